@@ -62,7 +62,11 @@ pub fn write_i64(out: &mut Vec<u8>, v: i64) {
 /// and chooses between fixed and exponent notation by the decimal exponent.
 pub fn write_g17(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
-        out.extend_from_slice(if v.is_sign_negative() { b"-nan" } else { b"nan" });
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
         return;
     }
     if v.is_infinite() {
@@ -181,7 +185,12 @@ mod tests {
         let mut buf = [0u8; 64];
         // SAFETY: the buffer is large enough for any %.17g output and is NUL-terminated by snprintf.
         let n = unsafe {
-            libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), b"%.17g\0".as_ptr().cast(), v)
+            libc::snprintf(
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                b"%.17g\0".as_ptr().cast(),
+                v,
+            )
         };
         String::from_utf8_lossy(&buf[..n as usize]).into_owned()
     }

@@ -17,9 +17,16 @@ fn leaf() -> impl Strategy<Value = Frame> {
         any::<f64>().prop_map(Frame::Double),
         any::<bool>().prop_map(Frame::Boolean),
         "-?[1-9][0-9]{0,40}".prop_map(|s| Frame::BigNumber(Bytes::from(s))),
-        (proptest::array::uniform3(b'a'..=b'z'), proptest::collection::vec(any::<u8>(), 0..20))
-            .prop_map(|(format, text)| Frame::Verbatim { format, text: Bytes::from(text) }),
-        proptest::collection::vec(any::<u8>(), 0..20).prop_map(|b| Frame::BlobError(Bytes::from(b))),
+        (
+            proptest::array::uniform3(b'a'..=b'z'),
+            proptest::collection::vec(any::<u8>(), 0..20)
+        )
+            .prop_map(|(format, text)| Frame::Verbatim {
+                format,
+                text: Bytes::from(text)
+            }),
+        proptest::collection::vec(any::<u8>(), 0..20)
+            .prop_map(|b| Frame::BlobError(Bytes::from(b))),
     ]
 }
 
@@ -30,7 +37,10 @@ fn frame() -> impl Strategy<Value = Frame> {
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Frame::Set),
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Frame::Push),
             proptest::collection::vec((inner.clone(), inner.clone()), 0..4).prop_map(Frame::Map),
-            (proptest::collection::vec((inner.clone(), inner.clone()), 0..3), inner)
+            (
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..3),
+                inner
+            )
                 .prop_map(|(a, f)| Frame::Attribute(a, Box::new(f))),
         ]
     })
@@ -134,7 +144,11 @@ fn every_byte_boundary() {
     let want = parse_requests(&[wire]);
     for a in 0..=wire.len() {
         for b in a..=wire.len() {
-            assert_eq!(parse_requests(&[&wire[..a], &wire[a..b], &wire[b..]]), want, "cuts {a} {b}");
+            assert_eq!(
+                parse_requests(&[&wire[..a], &wire[a..b], &wire[b..]]),
+                want,
+                "cuts {a} {b}"
+            );
         }
     }
 }

@@ -1,1 +1,151 @@
-//! placeholder
+//! # cachegate-storage
+//!
+//! cachegate's data, single-threaded and synchronous: the Redis keyspace with its command
+//! table and handlers, and (later) the memcached store. The server serialises access and
+//! hands each batch of commands `&mut Store` (DESIGN decision 1); nothing here knows about
+//! sockets, tasks or metrics exporters.
+//!
+//! * [`table`] — the compact hash index (8 bytes per key) both stores sit on.
+//! * [`keyspace`] — databases of single-allocation entries, lazy and active expiry.
+//! * [`command`] — the command table (each command declared once), the dispatcher, and the
+//!   handlers, which write replies through `cachegate_protocols::resp::ReplyBuf`.
+//! * [`stats`] — the counters INFO and `/metrics` read.
+//! * [`clock`] — the time source; tests use a manual clock instead of sleeping.
+//!
+//! Goals: redis-server 7.0's semantics and exact replies; a small, predictable memory
+//! footprint (DESIGN decision 12); no allocation per command on the common paths.
+//! Non-goals: thread safety (the owner synchronises), I/O of any kind.
+
+pub mod clock;
+pub mod command;
+pub mod keyspace;
+pub mod lcs;
+pub mod long_double;
+pub mod stats;
+pub mod table;
+
+use std::time::Duration;
+
+use clock::Clock;
+use command::CommandTable;
+use keyspace::Keyspace;
+use stats::Stats;
+
+/// Limits the store enforces on values.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `proto-max-bulk-len`: the longest string a command may build.
+    pub proto_max_bulk_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            proto_max_bulk_len: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything the commands work on.
+pub struct Store {
+    /// The databases.
+    pub keyspace: Keyspace,
+    /// Keyspace statistics.
+    pub stats: Stats,
+    /// The command table with per-command statistics.
+    pub commands: CommandTable,
+    /// Value limits.
+    pub limits: Limits,
+    clock: Box<dyn Clock>,
+    /// Time of the current batch, Unix ms.
+    now: i64,
+    rng: u64,
+    /// Commands run in the current batch, to share out its execution time.
+    batch_calls: Vec<command::CommandId>,
+    next_expire_db: usize,
+}
+
+impl Store {
+    /// A store with `databases` empty databases, reading time from `clock`.
+    pub fn new(databases: usize, clock: Box<dyn Clock>) -> Store {
+        let now = clock.now_ms();
+        Store {
+            keyspace: Keyspace::new(databases),
+            stats: Stats::default(),
+            commands: CommandTable::new(),
+            limits: Limits::default(),
+            clock,
+            now,
+            rng: (now as u64) ^ 0x9e37_79b9_7f4a_7c15,
+            batch_calls: Vec::with_capacity(64),
+            next_expire_db: 0,
+        }
+    }
+
+    /// Reads the clock; call once before each batch of commands.
+    pub fn begin_batch(&mut self) {
+        self.now = self.clock.now_ms();
+        self.batch_calls.clear();
+    }
+
+    /// Shares `elapsed_us` of execution time among the commands of the batch just run.
+    /// Timing the batch rather than each command keeps clock reads off the per-command path;
+    /// a batch of one command (no pipelining) is timed exactly.
+    pub fn end_batch(&mut self, elapsed_us: u64) {
+        let n = self.batch_calls.len() as u64;
+        if n == 0 {
+            return;
+        }
+        let (share, mut rest) = (elapsed_us / n, elapsed_us % n);
+        for i in 0..self.batch_calls.len() {
+            let id = self.batch_calls[i];
+            let extra = u64::from(rest > 0);
+            rest = rest.saturating_sub(1);
+            self.commands.stats_mut(id).usec += share + extra;
+        }
+        self.batch_calls.clear();
+    }
+
+    /// The time of the current batch, Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.now
+    }
+
+    /// The clock's current time in microseconds (TIME).
+    pub fn clock_us(&self) -> i64 {
+        self.clock.now_us()
+    }
+
+    /// A pseudo-random number (xorshift; for RANDOMKEY, not for security).
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    /// Runs one active expiry cycle of at most `budget`; see [`keyspace::expire`].
+    pub fn active_expire(&mut self, budget: Duration) {
+        self.now = self.clock.now_ms();
+        let n = self.keyspace.len();
+        let start = self.next_expire_db % n;
+        self.next_expire_db = start + 1;
+        let now = self.now;
+        let (head, tail) = {
+            let dbs: Vec<&mut keyspace::Db> = self.keyspace.iter_mut().collect();
+            let mut dbs = dbs;
+            let tail = dbs.split_off(start);
+            (dbs, tail)
+        };
+        keyspace::expire::cycle(tail.into_iter().chain(head), now, budget, &mut self.stats);
+    }
+
+    /// Periodic maintenance: shrinks indexes left mostly empty by deletions.
+    pub fn maintain(&mut self) {
+        for db in self.keyspace.iter_mut() {
+            db.shrink();
+        }
+    }
+}

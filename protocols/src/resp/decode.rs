@@ -256,7 +256,11 @@ fn double(l: &[u8]) -> Result<f64, DecodeError> {
         "inf" | "+inf" => Ok(f64::INFINITY),
         "-inf" => Ok(f64::NEG_INFINITY),
         "nan" | "-nan" => Ok(f64::NAN),
-        _ if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit() || b"+-.eE".contains(&c)) => {
+        _ if s.is_empty()
+            || !s
+                .bytes()
+                .all(|c| c.is_ascii_digit() || b"+-.eE".contains(&c)) =>
+        {
             Err(DecodeError::BadNumber)
         }
         _ => s.parse().map_err(|_| DecodeError::BadNumber),
@@ -286,11 +290,20 @@ mod tests {
             (b"#t\r\n", Frame::Boolean(true)),
             (b",1.5\r\n", Frame::Double(1.5)),
             (b",-inf\r\n", Frame::Double(f64::NEG_INFINITY)),
-            (b"(12345678901234567890\r\n", Frame::BigNumber(Bytes::from_static(b"12345678901234567890"))),
-            (b"!5\r\nERR x\r\n", Frame::BlobError(Bytes::from_static(b"ERR x"))),
+            (
+                b"(12345678901234567890\r\n",
+                Frame::BigNumber(Bytes::from_static(b"12345678901234567890")),
+            ),
+            (
+                b"!5\r\nERR x\r\n",
+                Frame::BlobError(Bytes::from_static(b"ERR x")),
+            ),
             (
                 b"=8\r\ntxt:abcd\r\n",
-                Frame::Verbatim { format: *b"txt", text: Bytes::from_static(b"abcd") },
+                Frame::Verbatim {
+                    format: *b"txt",
+                    text: Bytes::from_static(b"abcd"),
+                },
             ),
             (
                 b"%1\r\n+a\r\n:1\r\n",
@@ -307,7 +320,12 @@ mod tests {
             ),
         ];
         for (bytes, want) in cases {
-            assert_eq!(d(bytes), Ok(Some((want, bytes.len()))), "{:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                d(bytes),
+                Ok(Some((want, bytes.len()))),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 

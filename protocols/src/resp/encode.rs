@@ -366,7 +366,10 @@ mod tests {
         assert_eq!(both(|r| r.map(2)), ("*4\r\n".into(), "%2\r\n".into()));
         assert_eq!(both(|r| r.set(2)), ("*2\r\n".into(), "~2\r\n".into()));
         assert_eq!(both(|r| r.bool(true)), (":1\r\n".into(), "#t\r\n".into()));
-        assert_eq!(both(|r| r.double(1.5)), ("$3\r\n1.5\r\n".into(), ",1.5\r\n".into()));
+        assert_eq!(
+            both(|r| r.double(1.5)),
+            ("$3\r\n1.5\r\n".into(), ",1.5\r\n".into())
+        );
         assert_eq!(
             both(|r| r.double(f64::NEG_INFINITY)),
             ("$4\r\n-inf\r\n".into(), ",-inf\r\n".into())

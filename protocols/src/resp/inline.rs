@@ -24,7 +24,11 @@ fn hex(c: u8) -> Option<u8> {
 
 /// Splits `line` into arguments, appending each argument's unescaped bytes to `scratch` and
 /// its span within `scratch` to `spans`. On error nothing is appended.
-pub fn split_args(line: &[u8], spans: &mut Vec<Span>, scratch: &mut Vec<u8>) -> Result<(), Unbalanced> {
+pub fn split_args(
+    line: &[u8],
+    spans: &mut Vec<Span>,
+    scratch: &mut Vec<u8>,
+) -> Result<(), Unbalanced> {
     let (spans_mark, scratch_mark) = (spans.len(), scratch.len());
     let result = split_into(line, spans, scratch);
     if result.is_err() {
@@ -54,7 +58,11 @@ fn split_into(line: &[u8], spans: &mut Vec<Span>, scratch: &mut Vec<u8>) -> Resu
         loop {
             let c = at(p);
             if in_double {
-                if c == b'\\' && at(p + 1) == b'x' && hex(at(p + 2)).is_some() && hex(at(p + 3)).is_some() {
+                if c == b'\\'
+                    && at(p + 1) == b'x'
+                    && hex(at(p + 2)).is_some()
+                    && hex(at(p + 3)).is_some()
+                {
                     let byte = hex(at(p + 2)).unwrap_or(0) * 16 + hex(at(p + 3)).unwrap_or(0);
                     scratch.push(byte);
                     p += 3;
@@ -123,7 +131,10 @@ mod tests {
     fn split(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
         let (mut spans, mut scratch) = (Vec::new(), Vec::new());
         split_args(line, &mut spans, &mut scratch)?;
-        Ok(spans.iter().map(|s| scratch[s.start..s.start + s.len].to_vec()).collect())
+        Ok(spans
+            .iter()
+            .map(|s| scratch[s.start..s.start + s.len].to_vec())
+            .collect())
     }
 
     fn strs(v: &[&str]) -> Vec<Vec<u8>> {
@@ -134,7 +145,10 @@ mod tests {
     fn words_and_quotes() {
         assert_eq!(split(b"set a b"), Ok(strs(&["set", "a", "b"])));
         assert_eq!(split(b"  set   a\tb  "), Ok(strs(&["set", "a", "b"])));
-        assert_eq!(split(b"set \"a b\" 'c d'"), Ok(strs(&["set", "a b", "c d"])));
+        assert_eq!(
+            split(b"set \"a b\" 'c d'"),
+            Ok(strs(&["set", "a b", "c d"]))
+        );
         assert_eq!(split(b"\"\\x41\\n\\q\""), Ok(vec![b"A\nq".to_vec()]));
         assert_eq!(split(b"'it\\'s'"), Ok(strs(&["it's"])));
         assert_eq!(split(b"ab\"cd\""), Ok(strs(&["abcd"])));

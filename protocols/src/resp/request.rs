@@ -297,7 +297,11 @@ impl RequestParser {
             }
             return Ok(Step::Incomplete);
         };
-        let line_end = if nl > 0 && rest[nl - 1] == b'\r' { nl - 1 } else { nl };
+        let line_end = if nl > 0 && rest[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
         let first = batch.spans.len();
         split_args(&rest[..line_end], &mut batch.spans, &mut batch.scratch)
             .map_err(|_| ProtocolError::UnbalancedQuotes)?;
@@ -312,7 +316,12 @@ impl RequestParser {
 
     /// Parses (or resumes) a multibulk request at the front of `rest`, which begins at offset
     /// `base` of the input.
-    fn multibulk(&mut self, rest: &[u8], base: usize, batch: &mut Batch) -> Result<Step, ProtocolError> {
+    fn multibulk(
+        &mut self,
+        rest: &[u8],
+        base: usize,
+        batch: &mut Batch,
+    ) -> Result<Step, ProtocolError> {
         let mut st = match self.pending.take() {
             Some(st) => st,
             None => {
@@ -414,7 +423,11 @@ mod tests {
         let mut p = RequestParser::default();
         let mut b = Batch::default();
         p.parse(input, &mut b, usize::MAX);
-        let reqs = b.requests.iter().map(|r| b.args(input, r).to_vecs()).collect();
+        let reqs = b
+            .requests
+            .iter()
+            .map(|r| b.args(input, r).to_vecs())
+            .collect();
         (reqs, b.consumed, b.error)
     }
 
@@ -426,7 +439,10 @@ mod tests {
     fn multibulk_and_inline() {
         let input = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n*0\r\n\r\nset a \"b c\"\n";
         let (reqs, used, err) = parse_all(input);
-        assert_eq!(reqs, vec![v(&["GET", "k"]), v(&["PING"]), v(&["set", "a", "b c"])]);
+        assert_eq!(
+            reqs,
+            vec![v(&["GET", "k"]), v(&["PING"]), v(&["set", "a", "b c"])]
+        );
         assert_eq!(used, input.len());
         assert_eq!(err, None);
     }
@@ -444,17 +460,41 @@ mod tests {
     #[test]
     fn errors() {
         let e = |b: &[u8]| parse_all(b).2.map(|e| e.to_string());
-        assert_eq!(e(b"*abc\r\n").as_deref(), Some("ERR Protocol error: invalid multibulk length"));
-        assert_eq!(e(b"*3000000000\r\n").as_deref(), Some("ERR Protocol error: invalid multibulk length"));
-        assert_eq!(e(b"*1\r\n$-1\r\n").as_deref(), Some("ERR Protocol error: invalid bulk length"));
-        assert_eq!(e(b"*1\r\nfoo\r\n").as_deref(), Some("ERR Protocol error: expected '$', got 'f'"));
-        assert_eq!(e(b"*1\r\n\r\n").as_deref(), Some("ERR Protocol error: expected '$', got ' '"));
-        assert_eq!(e(b"set \"a\n").as_deref(), Some("ERR Protocol error: unbalanced quotes in request"));
+        assert_eq!(
+            e(b"*abc\r\n").as_deref(),
+            Some("ERR Protocol error: invalid multibulk length")
+        );
+        assert_eq!(
+            e(b"*3000000000\r\n").as_deref(),
+            Some("ERR Protocol error: invalid multibulk length")
+        );
+        assert_eq!(
+            e(b"*1\r\n$-1\r\n").as_deref(),
+            Some("ERR Protocol error: invalid bulk length")
+        );
+        assert_eq!(
+            e(b"*1\r\nfoo\r\n").as_deref(),
+            Some("ERR Protocol error: expected '$', got 'f'")
+        );
+        assert_eq!(
+            e(b"*1\r\n\r\n").as_deref(),
+            Some("ERR Protocol error: expected '$', got ' '")
+        );
+        assert_eq!(
+            e(b"set \"a\n").as_deref(),
+            Some("ERR Protocol error: unbalanced quotes in request")
+        );
         let big = vec![b'a'; MAX_INLINE_LEN + 1];
-        assert_eq!(e(&big).as_deref(), Some("ERR Protocol error: too big inline request"));
+        assert_eq!(
+            e(&big).as_deref(),
+            Some("ERR Protocol error: too big inline request")
+        );
         let mut big = b"*1\r\n$".to_vec();
         big.extend(vec![b'1'; MAX_INLINE_LEN + 1]);
-        assert_eq!(e(&big).as_deref(), Some("ERR Protocol error: too big bulk count string"));
+        assert_eq!(
+            e(&big).as_deref(),
+            Some("ERR Protocol error: too big bulk count string")
+        );
         // Requests before the error are still returned.
         let (reqs, _, err) = parse_all(b"PING\r\n*x\r\n");
         assert_eq!(reqs, vec![v(&["PING"])]);
@@ -472,7 +512,10 @@ mod tests {
             assert_eq!(b.consumed, 0);
             p.parse(input, &mut b, usize::MAX);
             assert_eq!(b.requests.len(), 1, "cut {cut}");
-            assert_eq!(b.args(input, &b.requests[0]).to_vecs(), v(&["SET", "k", "hello"]));
+            assert_eq!(
+                b.args(input, &b.requests[0]).to_vecs(),
+                v(&["SET", "k", "hello"])
+            );
         }
     }
 

@@ -1,0 +1,59 @@
+/* INCRBYFLOAT arithmetic in the C `long double` type.
+ *
+ * redis-server parses, adds and prints INCRBYFLOAT operands as `long double` (80-bit extended
+ * precision on x86-64) and prints the result with "%.17Lf" minus trailing zeros. Rust has no
+ * such type, and the last digits of the reply depend on it, so this small file does exactly
+ * that arithmetic with the platform's C library. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest operand accepted, as redis-server's MAX_LONG_DOUBLE_CHARS. */
+#define MAX_CHARS (5 * 1024)
+
+/* Parses `s` (not NUL-terminated) strictly. Returns 1 on success. */
+static int parse(const char *s, size_t len, long double *out) {
+    char buf[MAX_CHARS];
+    char *end;
+    long double v;
+    if (len == 0 || len >= sizeof(buf)) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    v = strtold(buf, &end);
+    if (isspace((unsigned char)buf[0]) || *end != '\0' || (size_t)(end - buf) != len ||
+        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
+        errno == EINVAL || isnan(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Adds `incr` to `cur` (or to 0 when `cur` is NULL) and writes the result to `out`.
+ * Returns the result's length, -1 if an operand is not a valid float, -2 if the result is
+ * NaN or infinite. `out_cap` must be at least MAX_CHARS. */
+long cachegate_incrbyfloat(const char *cur, size_t cur_len, const char *incr, size_t incr_len,
+                           char *out, size_t out_cap) {
+    long double value = 0, delta;
+    int n;
+    if (cur != NULL && !parse(cur, cur_len, &value)) return -1;
+    if (!parse(incr, incr_len, &delta)) return -1;
+    value += delta;
+    if (isnan(value) || isinf(value)) return -2;
+    n = snprintf(out, out_cap, "%.17Lf", value);
+    if (n < 0 || (size_t)n + 1 > out_cap) return -2;
+    if (strchr(out, '.') != NULL) {
+        while (n > 0 && out[n - 1] == '0') n--;
+        if (n > 0 && out[n - 1] == '.') n--;
+    }
+    if (n == 2 && out[0] == '-' && out[1] == '0') {
+        out[0] = '0';
+        n = 1;
+    }
+    out[n] = '\0';
+    return n;
+}

@@ -1,0 +1,93 @@
+//! Database-level commands: SELECT, SWAPDB, MOVE, DBSIZE, FLUSHDB, FLUSHALL.
+
+use cachegate_protocols::resp::request::Args;
+use cachegate_protocols::resp::ReplyBuf;
+
+use super::args::{self, is};
+use super::{CmdResult, CommandError, Ctx};
+use crate::keyspace::Lookup;
+
+/// A database index argument, checked against the number of databases.
+fn db_index(ctx: &Ctx<'_>, id: i32) -> Result<usize, CommandError> {
+    if id < 0 || id as usize >= ctx.store.keyspace.len() {
+        return Err(CommandError::DbIndexOutOfRange);
+    }
+    Ok(id as usize)
+}
+
+/// `SELECT index`
+pub fn select(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    let id = args::int32(args.get(1))?;
+    ctx.session.db = db_index(ctx, id)?;
+    out.ok();
+    Ok(())
+}
+
+/// `SWAPDB index1 index2`
+pub fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    let a = args::int32_or(args.get(1), "ERR invalid first DB index")?;
+    let b = args::int32_or(args.get(2), "ERR invalid second DB index")?;
+    let (a, b) = (db_index(ctx, a)?, db_index(ctx, b)?);
+    ctx.store.keyspace.swap(a, b);
+    out.ok();
+    Ok(())
+}
+
+/// `MOVE key db`
+pub fn move_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    let id = args::int32(args.get(2))?;
+    let dst = db_index(ctx, id)?;
+    let src = ctx.session.db;
+    if src == dst {
+        return Err(CommandError::SameObject);
+    }
+    let key = args.get(1);
+    let Lookup::Found(slot) = ctx.lookup_write(key) else {
+        out.int(0);
+        return Ok(());
+    };
+    let Lookup::Missing(hash) = ctx.lookup_write_in(dst, key) else {
+        out.int(0);
+        return Ok(());
+    };
+    let (from, to) = ctx.store.keyspace.two_mut(src, dst);
+    let entry = from.remove(slot);
+    to.add(hash, entry);
+    out.int(1);
+    Ok(())
+}
+
+/// `DBSIZE`
+pub fn dbsize(ctx: &mut Ctx<'_>, _args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    let n = ctx.db().len();
+    out.int(n as i64);
+    Ok(())
+}
+
+/// The optional `ASYNC | SYNC` of FLUSHDB and FLUSHALL. Freeing is always done inline:
+/// entries are single allocations, so there is no deep structure to free in the background.
+fn flush_mode(args: &Args<'_>) -> CmdResult {
+    match args.len() {
+        1 => Ok(()),
+        2 if is(args.get(1), "SYNC") || is(args.get(1), "ASYNC") => Ok(()),
+        _ => Err(CommandError::Syntax),
+    }
+}
+
+/// `FLUSHDB [ASYNC|SYNC]`
+pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    flush_mode(args)?;
+    ctx.db().clear();
+    out.ok();
+    Ok(())
+}
+
+/// `FLUSHALL [ASYNC|SYNC]`
+pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    flush_mode(args)?;
+    for db in ctx.store.keyspace.iter_mut() {
+        db.clear();
+    }
+    out.ok();
+    Ok(())
+}

@@ -1,0 +1,515 @@
+//! Redis commands: the command table, the dispatcher, and the handlers by family.
+//!
+//! A command is declared once, in `table/` (name, arity, flags, key specs, docs and handler,
+//! see [`spec::CommandSpec`]). [`CommandTable`] indexes those declarations by name and keeps
+//! each command's runtime statistics beside it (`INFO commandstats`). [`Store::execute`]
+//! does what redis-server's `processCommand` does before calling a handler — the security
+//! check, lookup (`unknown command`), subcommand lookup, arity — then runs the handler and
+//! counts the outcome.
+//!
+//! Handlers have the signature of [`spec::StoreFn`]: they read arguments, work on the store
+//! through [`Ctx`], and write their reply with [`ReplyBuf`], whose methods say what a reply is
+//! (a null, a map) and render it for RESP2 or RESP3. On failure a handler returns a
+//! [`CommandError`] *before* writing anything; the dispatcher renders it with redis-server's
+//! exact text. Writing replies directly rather than returning a reply tree keeps a GET free of
+//! allocation.
+//!
+//! Families: [`string`] (t_string), [`keys`] (generic key commands), [`db`] (databases),
+//! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND). Commands needing the server itself
+//! (INFO, CONFIG, CLIENT, HELLO…) are declared here with a [`spec::ServerCommand`] handler and
+//! executed by the server, which owns connections and configuration.
+
+pub mod args;
+pub mod conn;
+pub mod db;
+pub mod introspect;
+pub mod keys;
+pub mod spec;
+pub mod string;
+pub mod table;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use cachegate_protocols::resp::request::Args;
+use cachegate_protocols::resp::ReplyBuf;
+
+use crate::keyspace::{lru_clock, Db, Lookup, Slot};
+use crate::Store;
+use spec::{CommandSpec, Handler, ServerCommand};
+
+/// Why a command failed; rendered with redis-server's text by [`CommandError::message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandError {
+    /// `ERR syntax error`
+    Syntax,
+    /// `WRONGTYPE Operation against a key holding the wrong kind of value`
+    WrongType,
+    /// `ERR value is not an integer or out of range`
+    NotInteger,
+    /// `ERR value is not a valid float`
+    NotFloat,
+    /// `ERR no such key`
+    NoSuchKey,
+    /// `ERR source and destination objects are the same`
+    SameObject,
+    /// `ERR DB index is out of range`
+    DbIndexOutOfRange,
+    /// `ERR invalid expire time in '<command>' command`
+    InvalidExpireTime(&'static str),
+    /// `ERR wrong number of arguments for '<command>' command`
+    WrongArity(String),
+    /// A fixed message, code included (`ERR …`).
+    Static(&'static str),
+    /// A formatted message, code included; CR/LF are made safe when it is written.
+    Owned(String),
+}
+
+impl CommandError {
+    /// The reply text without the leading `-`.
+    pub fn message(&self) -> Cow<'static, str> {
+        match self {
+            CommandError::Syntax => "ERR syntax error".into(),
+            CommandError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            }
+            CommandError::NotInteger => "ERR value is not an integer or out of range".into(),
+            CommandError::NotFloat => "ERR value is not a valid float".into(),
+            CommandError::NoSuchKey => "ERR no such key".into(),
+            CommandError::SameObject => "ERR source and destination objects are the same".into(),
+            CommandError::DbIndexOutOfRange => "ERR DB index is out of range".into(),
+            CommandError::InvalidExpireTime(cmd) => {
+                format!("ERR invalid expire time in '{cmd}' command").into()
+            }
+            CommandError::WrongArity(cmd) => {
+                format!("ERR wrong number of arguments for '{cmd}' command").into()
+            }
+            CommandError::Static(s) => (*s).into(),
+            CommandError::Owned(s) => s.clone().into(),
+        }
+    }
+
+    /// Writes this error as a reply.
+    pub fn write(&self, out: &mut ReplyBuf) {
+        out.error_sanitized(self.message().as_bytes());
+    }
+}
+
+/// Shorthand for handler results.
+pub type CmdResult = Result<(), CommandError>;
+
+/// Per-connection state the store needs.
+#[derive(Debug, Default, Clone)]
+pub struct Session {
+    /// The selected database.
+    pub db: usize,
+}
+
+/// What a handler works with: the store and the calling connection's session.
+pub struct Ctx<'a> {
+    /// The store.
+    pub store: &'a mut Store,
+    /// The calling connection.
+    pub session: &'a mut Session,
+}
+
+impl Ctx<'_> {
+    /// The time of the current batch, Unix ms.
+    pub fn now(&self) -> i64 {
+        self.store.now
+    }
+
+    /// The LRU clock of the current batch.
+    pub fn lru(&self) -> u32 {
+        lru_clock(self.store.now)
+    }
+
+    /// The selected database.
+    pub fn db(&mut self) -> &mut Db {
+        self.store.keyspace.db_mut(self.session.db)
+    }
+
+    /// Looks `key` up for reading: lazy expiry, hit/miss statistics, LRU update.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<Slot> {
+        let lru = self.lru();
+        self.lookup_read_in(self.session.db, key, true, lru)
+    }
+
+    /// Like [`Ctx::lookup_read`] but without updating the LRU clock (TTL, TYPE, EXISTS).
+    pub fn lookup_read_notouch(&mut self, key: &[u8]) -> Option<Slot> {
+        let lru = self.lru();
+        self.lookup_read_in(self.session.db, key, false, lru)
+    }
+
+    fn lookup_read_in(&mut self, db: usize, key: &[u8], touch: bool, lru: u32) -> Option<Slot> {
+        let now = self.store.now;
+        let store = &mut *self.store;
+        let d = store.keyspace.db_mut(db);
+        match d.lookup(key, now, &mut store.stats) {
+            Lookup::Found(slot) => {
+                store.stats.keyspace_hits += 1;
+                if touch {
+                    d.touch(slot, lru);
+                }
+                Some(slot)
+            }
+            Lookup::Missing(_) => {
+                store.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks `key` up for writing: lazy expiry and LRU update, no hit/miss statistics.
+    pub fn lookup_write(&mut self, key: &[u8]) -> Lookup {
+        let db = self.session.db;
+        self.lookup_write_in(db, key)
+    }
+
+    /// [`Ctx::lookup_write`] in database `db`.
+    pub fn lookup_write_in(&mut self, db: usize, key: &[u8]) -> Lookup {
+        let now = self.store.now;
+        let lru = self.lru();
+        let store = &mut *self.store;
+        let d = store.keyspace.db_mut(db);
+        let found = d.lookup(key, now, &mut store.stats);
+        if let Lookup::Found(slot) = found {
+            d.touch(slot, lru);
+        }
+        found
+    }
+
+    /// The `proto-max-bulk-len` limit strings may grow to.
+    pub fn max_string_len(&self) -> usize {
+        self.store.limits.proto_max_bulk_len
+    }
+}
+
+/// Runtime statistics of one command (`INFO commandstats`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommandStats {
+    /// Executions.
+    pub calls: u64,
+    /// Microseconds spent executing.
+    pub usec: u64,
+    /// Refused before running (arity…).
+    pub rejected_calls: u64,
+    /// Ran and replied with an error.
+    pub failed_calls: u64,
+}
+
+/// Identifies a command (or subcommand) in the [`CommandTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommandId(pub usize);
+
+/// One command in the table: its declaration, its parent if it is a subcommand, its
+/// statistics.
+#[derive(Debug)]
+pub struct TableEntry {
+    /// The declaration.
+    pub spec: &'static CommandSpec,
+    /// The container, for subcommands.
+    pub parent: Option<CommandId>,
+    /// `name` or `parent|name`, as redis-server calls it in errors and stats.
+    pub full_name: String,
+    /// Statistics.
+    pub stats: CommandStats,
+    subs: HashMap<Vec<u8>, CommandId>,
+}
+
+/// Every command, indexed by lower-case name, with statistics.
+#[derive(Debug)]
+pub struct CommandTable {
+    entries: Vec<TableEntry>,
+    by_name: HashMap<Vec<u8>, CommandId, ahash::RandomState>,
+    top_level: Vec<CommandId>,
+}
+
+/// Longest command name looked up without allocation; longer names are unknown anyway.
+const MAX_NAME: usize = 32;
+
+/// Why a name did not resolve to a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupError {
+    /// No such command.
+    Unknown,
+    /// A container without such a subcommand.
+    UnknownSubcommand(CommandId),
+}
+
+fn lower_into<'b>(name: &[u8], buf: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(&buf[..name.len()])
+}
+
+impl CommandTable {
+    /// The table of every command cachegate implements.
+    pub fn new() -> Self {
+        let mut t = CommandTable {
+            entries: Vec::new(),
+            by_name: HashMap::default(),
+            top_level: Vec::new(),
+        };
+        for spec in table::all() {
+            let id = t.push(spec, None);
+            t.top_level.push(id);
+            t.by_name.insert(spec.name.as_bytes().to_vec(), id);
+            for sub in spec.subcommands {
+                let sid = t.push(sub, Some(id));
+                t.entries[id.0]
+                    .subs
+                    .insert(sub.name.as_bytes().to_vec(), sid);
+            }
+        }
+        t
+    }
+
+    fn push(&mut self, spec: &'static CommandSpec, parent: Option<CommandId>) -> CommandId {
+        let full_name = match parent {
+            Some(p) => format!("{}|{}", self.entries[p.0].spec.name, spec.name),
+            None => spec.name.to_string(),
+        };
+        self.entries.push(TableEntry {
+            spec,
+            parent,
+            full_name,
+            stats: CommandStats::default(),
+            subs: HashMap::new(),
+        });
+        CommandId(self.entries.len() - 1)
+    }
+
+    /// Finds a top-level command by name, any case.
+    pub fn find(&self, name: &[u8]) -> Option<CommandId> {
+        let mut buf = [0u8; MAX_NAME];
+        let lower = lower_into(name, &mut buf)?;
+        self.by_name.get(lower).copied()
+    }
+
+    /// Finds a subcommand of `parent` by name, any case.
+    pub fn find_sub(&self, parent: CommandId, name: &[u8]) -> Option<CommandId> {
+        let mut buf = [0u8; MAX_NAME];
+        let lower = lower_into(name, &mut buf)?;
+        self.entries[parent.0].subs.get(lower).copied()
+    }
+
+    /// Resolves a full command line to the command that runs it, as redis-server does: a
+    /// container with at least one more argument resolves to its subcommand.
+    pub fn resolve(&self, args: &Args<'_>) -> Result<CommandId, LookupError> {
+        let id = self.find(args.get(0)).ok_or(LookupError::Unknown)?;
+        let entry = &self.entries[id.0];
+        if args.len() < 2 || entry.spec.subcommands.is_empty() {
+            return Ok(id);
+        }
+        self.find_sub(id, args.get(1))
+            .ok_or(LookupError::UnknownSubcommand(id))
+    }
+
+    /// Resolves `name` or `container|sub` (COMMAND INFO, COMMAND DOCS).
+    pub fn find_full(&self, name: &[u8]) -> Option<CommandId> {
+        match memchr::memchr(b'|', name) {
+            Some(bar) => {
+                let parent = self.find(&name[..bar])?;
+                self.find_sub(parent, &name[bar + 1..])
+            }
+            None => self.find(name),
+        }
+    }
+
+    /// A command's table entry.
+    pub fn entry(&self, id: CommandId) -> &TableEntry {
+        &self.entries[id.0]
+    }
+
+    /// A command's declaration.
+    pub fn spec(&self, id: CommandId) -> &'static CommandSpec {
+        self.entries[id.0].spec
+    }
+
+    /// Mutable statistics of a command.
+    pub fn stats_mut(&mut self, id: CommandId) -> &mut CommandStats {
+        &mut self.entries[id.0].stats
+    }
+
+    /// The top-level commands, in declaration order.
+    pub fn top_level(&self) -> &[CommandId] {
+        &self.top_level
+    }
+
+    /// The subcommands of `id`.
+    pub fn subcommands(&self, id: CommandId) -> impl Iterator<Item = CommandId> + '_ {
+        let parent = Some(id);
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| e.parent == parent)
+            .map(|(i, _)| CommandId(i))
+    }
+
+    /// Every command and subcommand.
+    pub fn iter(&self) -> impl Iterator<Item = (CommandId, &TableEntry)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (CommandId(i), e))
+    }
+
+    /// Clears every command's statistics (`CONFIG RESETSTAT`).
+    pub fn reset_stats(&mut self) {
+        for e in &mut self.entries {
+            e.stats = CommandStats::default();
+        }
+    }
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What [`Store::execute`] did with a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Executed (or rejected); the reply is written.
+    Done,
+    /// A server command: the caller executes it, then calls [`Store::record_server_call`].
+    Server(ServerCommand, CommandId),
+    /// A request that looks like HTTP (`POST`, `Host:`): close the connection without a
+    /// reply, as redis-server does against cross-protocol attacks.
+    Close,
+}
+
+/// Formats redis-server's unknown-command error: the name and the first arguments, each cut
+/// at a NUL byte as C strings are, within 128 characters.
+fn unknown_command_error(args: &Args<'_>) -> CommandError {
+    let mut listed = String::new();
+    for arg in args.iter().skip(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        let arg = args::cstr(arg);
+        let shown = &arg[..arg.len().min(room)];
+        listed.push('\'');
+        listed.push_str(&String::from_utf8_lossy(shown));
+        listed.push_str("' ");
+    }
+    let name = args::cstr(args.get(0));
+    let name = &name[..name.len().min(128)];
+    CommandError::Owned(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        String::from_utf8_lossy(name),
+        listed
+    ))
+}
+
+impl Store {
+    /// Runs one command line, writing its reply to `out` — except server commands, which are
+    /// returned for the caller to run.
+    pub fn execute(
+        &mut self,
+        session: &mut Session,
+        args: &Args<'_>,
+        out: &mut ReplyBuf,
+    ) -> Outcome {
+        let name = args.get(0);
+        if name.eq_ignore_ascii_case(b"host:") || name.eq_ignore_ascii_case(b"post") {
+            return Outcome::Close;
+        }
+        let id = match self.commands.resolve(args) {
+            Ok(id) => id,
+            Err(LookupError::Unknown) => {
+                self.reject(None, unknown_command_error(args), out);
+                return Outcome::Done;
+            }
+            Err(LookupError::UnknownSubcommand(parent)) => {
+                let sub = args::cstr(args.get(1));
+                let sub = &sub[..sub.len().min(128)];
+                let err = CommandError::Owned(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    String::from_utf8_lossy(sub),
+                    self.commands.spec(parent).name.to_ascii_uppercase()
+                ));
+                self.reject(None, err, out);
+                return Outcome::Done;
+            }
+        };
+        let spec = self.commands.spec(id);
+        if !spec.arity_ok(args.len()) {
+            let err = CommandError::WrongArity(self.commands.entry(id).full_name.clone());
+            self.reject(Some(id), err, out);
+            return Outcome::Done;
+        }
+        match spec.handler {
+            Handler::Store(f) => {
+                let mark = out.len();
+                let result = f(
+                    &mut Ctx {
+                        store: self,
+                        session,
+                    },
+                    args,
+                    out,
+                );
+                self.finish_call(id, result, mark, out);
+                Outcome::Done
+            }
+            Handler::Server(cmd) => Outcome::Server(cmd, id),
+            // A container called without a subcommand fails its arity check above.
+            Handler::Container => {
+                let err = CommandError::WrongArity(self.commands.entry(id).full_name.clone());
+                self.reject(Some(id), err, out);
+                Outcome::Done
+            }
+        }
+    }
+
+    fn finish_call(&mut self, id: CommandId, result: CmdResult, mark: usize, out: &mut ReplyBuf) {
+        self.stats.total_commands_processed += 1;
+        self.batch_calls.push(id);
+        let stats = self.commands.stats_mut(id);
+        stats.calls += 1;
+        if let Err(e) = result {
+            debug_assert_eq!(out.len(), mark, "handler wrote a reply before failing");
+            out.truncate(mark);
+            self.commands.stats_mut(id).failed_calls += 1;
+            let msg = e.message();
+            self.stats.count_error(msg.as_bytes());
+            e.write(out);
+        }
+    }
+
+    /// Records the result of a server command returned by [`Store::execute`]; `error` is the
+    /// error reply it sent, if any.
+    pub fn record_server_call(&mut self, id: CommandId, error: Option<&[u8]>) {
+        self.stats.total_commands_processed += 1;
+        self.batch_calls.push(id);
+        let stats = self.commands.stats_mut(id);
+        stats.calls += 1;
+        if let Some(msg) = error {
+            stats.failed_calls += 1;
+            self.stats.count_error(msg);
+        }
+    }
+
+    /// Sends an error for a command refused before it ran.
+    pub fn reject(&mut self, id: Option<CommandId>, err: CommandError, out: &mut ReplyBuf) {
+        if let Some(id) = id {
+            self.commands.stats_mut(id).rejected_calls += 1;
+        }
+        let msg = err.message();
+        self.stats.count_error(msg.as_bytes());
+        err.write(out);
+    }
+
+    /// Counts an error reply sent outside a command (e.g. a protocol error).
+    pub fn count_error_reply(&mut self, msg: &[u8]) {
+        self.stats.count_error(msg);
+    }
+}

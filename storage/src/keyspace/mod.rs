@@ -1,0 +1,396 @@
+//! The Redis keyspace: numbered databases of keys, each a [`Table`] of single-allocation
+//! [`Entry`]s, with Redis's expiry rules.
+//!
+//! Owns: finding keys (with lazy expiry: a key whose TTL has passed is deleted when touched
+//! and reported missing), adding, replacing and removing entries, TTLs, and the walk that
+//! reclaims expired keys nobody touches ([`expire`]). Not: command syntax or replies (see
+//! `command`), statistics beyond what a lookup implies.
+//!
+//! A key with expiry time `t` is live while `now <= t`, as in redis-server.
+
+pub mod entry;
+pub mod expire;
+
+use std::ptr::NonNull;
+
+use crate::stats::Stats;
+use crate::table::Table;
+use entry::{Encoding, Entry, KeyspaceEntry, Mut, NewString, View};
+
+/// Mask of Redis's 24-bit LRU clock.
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+/// The LRU clock (seconds, 24 bits) for a time in milliseconds.
+pub fn lru_clock(now_ms: i64) -> u32 {
+    ((now_ms / 1000) as u64 & u64::from(LRU_CLOCK_MAX)) as u32
+}
+
+/// Where a live key sits in its database; valid until the database next changes shape
+/// (an insert or removal). Replacing an entry keeps its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot(usize);
+
+/// The result of looking a key up for writing: where it is, or its hash for inserting it.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup {
+    /// The key is live at this slot.
+    Found(Slot),
+    /// The key is absent; this is its hash.
+    Missing(u64),
+}
+
+impl Lookup {
+    /// The slot if found.
+    pub fn slot(self) -> Option<Slot> {
+        match self {
+            Lookup::Found(s) => Some(s),
+            Lookup::Missing(_) => None,
+        }
+    }
+}
+
+/// How a write treats the key's existing TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// Remove any TTL (plain SET).
+    Clear,
+    /// Keep the current TTL (KEEPTTL, APPEND, INCR…).
+    Keep,
+    /// Expire at this Unix time in milliseconds.
+    At(i64),
+}
+
+/// One database (`SELECT n`).
+#[derive(Default)]
+pub struct Db {
+    table: Table<KeyspaceEntry>,
+    expires: usize,
+    /// Estimated average TTL of keys with one, in ms (`INFO keyspace avg_ttl`).
+    pub avg_ttl: i64,
+    /// Where the active expiry walk resumes.
+    pub(crate) expire_cursor: usize,
+}
+
+impl Db {
+    /// Number of keys (including expired keys not yet reclaimed, as `DBSIZE` counts them).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True if the database holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Number of keys with a TTL.
+    pub fn expires(&self) -> usize {
+        self.expires
+    }
+
+    /// Bytes used by this database's index.
+    pub fn index_bytes(&self) -> usize {
+        self.table.index_bytes()
+    }
+
+    fn view_ptr(&self, ptr: NonNull<u8>) -> View<'_> {
+        // SAFETY: the pointer is a live entry owned by this table, borrowed with `&self`.
+        unsafe { View::from_ptr(ptr) }
+    }
+
+    /// The entry at a slot.
+    pub fn get(&self, slot: Slot) -> View<'_> {
+        self.view_ptr(self.table.ptr_at(slot.0))
+    }
+
+    fn get_mut(&mut self, slot: Slot) -> Mut {
+        // SAFETY: `&mut self` gives exclusive access to the table's entries.
+        unsafe { Mut::from_ptr(self.table.ptr_at(slot.0)) }
+    }
+
+    /// Finds `key` without looking at its TTL.
+    pub fn find(&self, key: &[u8]) -> Lookup {
+        let hash = self.table.hash(key);
+        match self.table.find(hash, key) {
+            Some(i) => Lookup::Found(Slot(i)),
+            None => Lookup::Missing(hash),
+        }
+    }
+
+    /// Finds a live key, deleting it first if its TTL has passed (counted in
+    /// `stats.expired_keys`).
+    pub fn lookup(&mut self, key: &[u8], now: i64, stats: &mut Stats) -> Lookup {
+        let hash = self.table.hash(key);
+        let Some(i) = self.table.find(hash, key) else {
+            return Lookup::Missing(hash);
+        };
+        if self.table.flag_at(i) {
+            if let Some(at) = self.get(Slot(i)).expire() {
+                if now > at {
+                    self.remove(Slot(i));
+                    stats.expired_keys += 1;
+                    return Lookup::Missing(hash);
+                }
+            }
+        }
+        Lookup::Found(Slot(i))
+    }
+
+    /// Records an access for LRU.
+    pub fn touch(&mut self, slot: Slot, lru: u32) {
+        self.get_mut(slot).set_lru(lru);
+    }
+
+    /// Adds an entry for a key known to be absent (`hash` from its [`Lookup::Missing`]).
+    pub fn add(&mut self, hash: u64, entry: Entry) {
+        let has_ttl = entry.view().expire().is_some();
+        if has_ttl {
+            self.expires += 1;
+        }
+        self.table.insert(hash, entry.into_raw(), has_ttl);
+    }
+
+    /// Puts `entry` (same key) in place of the one at `slot`, which is dropped.
+    pub fn replace(&mut self, slot: Slot, entry: Entry) {
+        let had = self.table.flag_at(slot.0);
+        let has = entry.view().expire().is_some();
+        let old = self.table.replace_at(slot.0, entry.into_raw(), has);
+        // SAFETY: the table handed back ownership of the old entry.
+        drop(unsafe { Entry::from_raw(old) });
+        self.expires = self.expires + usize::from(has) - usize::from(had);
+    }
+
+    /// Removes the entry at `slot` and returns it.
+    pub fn remove(&mut self, slot: Slot) -> Entry {
+        if self.table.flag_at(slot.0) {
+            self.expires -= 1;
+        }
+        let ptr = self.table.remove_at(slot.0);
+        // SAFETY: the table handed back ownership.
+        unsafe { Entry::from_raw(ptr) }
+    }
+
+    /// Deletes `key` if present (regardless of TTL); true if it was there.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        match self.find(key) {
+            Lookup::Found(slot) => {
+                self.remove(slot);
+                true
+            }
+            Lookup::Missing(_) => false,
+        }
+    }
+
+    /// Stores a string at `key` (found or missing per `at`), replacing any value.
+    pub fn set_string(
+        &mut self,
+        key: &[u8],
+        at: Lookup,
+        value: &[u8],
+        encoding: Encoding,
+        ttl: Ttl,
+        lru: u32,
+    ) {
+        self.set_string_with_spare(key, at, value, encoding, ttl, lru, 0);
+    }
+
+    /// [`Db::set_string`] reserving `spare` bytes after the value for growth.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_string_with_spare(
+        &mut self,
+        key: &[u8],
+        at: Lookup,
+        value: &[u8],
+        encoding: Encoding,
+        ttl: Ttl,
+        lru: u32,
+        spare: usize,
+    ) {
+        match at {
+            Lookup::Found(slot) => {
+                let old_expire = self.get(slot).expire();
+                let expire = match ttl {
+                    Ttl::Clear => None,
+                    Ttl::Keep => old_expire,
+                    Ttl::At(t) => Some(t),
+                };
+                if spare == 0 && expire.is_some() == old_expire.is_some() {
+                    let mut m = self.get_mut(slot);
+                    if m.set_value_in_place(value, encoding) {
+                        if let Some(t) = expire {
+                            m.set_expire_in_place(t);
+                        }
+                        m.set_lru(lru);
+                        return;
+                    }
+                }
+                let entry = Entry::new_string(NewString {
+                    key,
+                    value,
+                    encoding,
+                    expire,
+                    spare,
+                    lru,
+                });
+                self.replace(slot, entry);
+            }
+            Lookup::Missing(hash) => {
+                let expire = match ttl {
+                    Ttl::At(t) => Some(t),
+                    Ttl::Clear | Ttl::Keep => None,
+                };
+                let entry = Entry::new_string(NewString {
+                    key,
+                    value,
+                    encoding,
+                    expire,
+                    spare,
+                    lru,
+                });
+                self.add(hash, entry);
+            }
+        }
+    }
+
+    /// Writes `data` at `offset` of the string at `slot` without reallocating (APPEND,
+    /// SETRANGE), if it fits the entry's spare room. Returns false if it does not.
+    pub fn write_in_place(&mut self, slot: Slot, offset: usize, data: &[u8]) -> bool {
+        self.get_mut(slot).write_at(offset, data)
+    }
+
+    /// Sets or removes the TTL of the key at `slot`.
+    pub fn set_expire(&mut self, slot: Slot, expire: Option<i64>) {
+        let view = self.get(slot);
+        let old = view.expire();
+        if let (Some(_), Some(t)) = (old, expire) {
+            self.get_mut(slot).set_expire_in_place(t);
+            return;
+        }
+        if old.is_none() && expire.is_none() {
+            return;
+        }
+        let entry = rebuild(view, expire);
+        self.replace(slot, entry);
+    }
+
+    /// A copy of the entry at `slot` under another key, keeping value, encoding and TTL.
+    pub fn copy_entry(&self, slot: Slot, new_key: &[u8], lru: u32) -> Entry {
+        let v = self.get(slot);
+        Entry::new_string(NewString {
+            key: new_key,
+            value: v.value(),
+            encoding: v.encoding(),
+            expire: v.expire(),
+            spare: 0,
+            lru,
+        })
+        .with_shared(false)
+    }
+
+    /// A random key's slot (live or not), using `random` as the random source.
+    pub fn random_slot(&self, random: u64) -> Option<Slot> {
+        self.table.random_slot(random).map(Slot)
+    }
+
+    /// One step of a SCAN iteration: calls `f` with each entry at the cursor's home slot and
+    /// returns the next cursor.
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(View<'_>)) -> u64 {
+        self.table.scan(cursor, |ptr, _| f(self.view_ptr(ptr)))
+    }
+
+    /// Every entry.
+    pub fn iter(&self) -> impl Iterator<Item = View<'_>> + '_ {
+        self.table.iter().map(|(p, _)| self.view_ptr(p))
+    }
+
+    /// Deletes every key.
+    pub fn clear(&mut self) {
+        self.table.clear();
+        self.expires = 0;
+        self.avg_ttl = 0;
+        self.expire_cursor = 0;
+    }
+
+    /// Shrinks the index after mass deletions (from the periodic maintenance).
+    pub fn shrink(&mut self) {
+        self.table.shrink_to_fit();
+    }
+}
+
+/// A new entry with the same key and value as `view` and the given expiry.
+fn rebuild(view: View<'_>, expire: Option<i64>) -> Entry {
+    Entry::new_string(NewString {
+        key: view.key(),
+        value: view.value(),
+        encoding: view.encoding(),
+        expire,
+        spare: view.spare(),
+        lru: view.lru(),
+    })
+    .with_shared(view.is_shared())
+}
+
+/// All databases.
+pub struct Keyspace {
+    dbs: Vec<Db>,
+}
+
+impl Keyspace {
+    /// `n` empty databases (at least one).
+    pub fn new(n: usize) -> Self {
+        Keyspace {
+            dbs: (0..n.max(1)).map(|_| Db::default()).collect(),
+        }
+    }
+
+    /// Number of databases.
+    pub fn len(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Always false: there is at least one database.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Database `i` (callers validate `i` against [`Keyspace::len`]).
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i]
+    }
+
+    /// Database `i`, mutable.
+    pub fn db_mut(&mut self, i: usize) -> &mut Db {
+        &mut self.dbs[i]
+    }
+
+    /// Two different databases at once.
+    pub fn two_mut(&mut self, a: usize, b: usize) -> (&mut Db, &mut Db) {
+        assert_ne!(a, b);
+        if a < b {
+            let (x, y) = self.dbs.split_at_mut(b);
+            (&mut x[a], &mut y[0])
+        } else {
+            let (x, y) = self.dbs.split_at_mut(a);
+            (&mut y[0], &mut x[b])
+        }
+    }
+
+    /// Exchanges two databases (SWAPDB).
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+    }
+
+    /// All databases in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Db> {
+        self.dbs.iter()
+    }
+
+    /// All databases, mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Db> {
+        self.dbs.iter_mut()
+    }
+
+    /// Total keys in all databases.
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+}

@@ -1,0 +1,130 @@
+//! Generic key and database commands against an in-process store.
+
+mod common;
+use common::*;
+
+#[test]
+fn del_exists_type_rename() {
+    let mut h = Harness::new();
+    h.run(&["MSET", "a", "1", "b", "2"]);
+    assert_eq!(
+        h.run(&["TYPE", "a"]),
+        cachegate_protocols::resp::Frame::simple("string")
+    );
+    assert_eq!(
+        h.run(&["TYPE", "zz"]),
+        cachegate_protocols::resp::Frame::simple("none")
+    );
+    assert_eq!(h.run(&["RENAME", "a", "c"]), ok());
+    assert_eq!(h.run(&["RENAME", "a", "c"]), err("ERR no such key"));
+    assert_eq!(h.run(&["RENAMENX", "c", "b"]), int(0));
+    assert_eq!(h.run(&["DEL", "b", "c", "d"]), int(2));
+    assert_eq!(h.run(&["DBSIZE"]), int(0));
+}
+
+#[test]
+fn expire_family() {
+    let mut h = Harness::new();
+    h.run(&["SET", "k", "v"]);
+    assert_eq!(h.run(&["EXPIRE", "k", "100", "XX"]), int(0));
+    assert_eq!(h.run(&["EXPIRE", "k", "100", "NX"]), int(1));
+    assert_eq!(h.run(&["EXPIRE", "k", "50", "GT"]), int(0));
+    assert_eq!(h.run(&["EXPIRE", "k", "50", "LT"]), int(1));
+    assert_eq!(h.run(&["TTL", "k"]), int(50));
+    assert_eq!(h.run(&["EXPIRETIME", "k"]), int(T0 / 1000 + 50));
+    assert_eq!(h.run(&["PERSIST", "k"]), int(1));
+    assert_eq!(h.run(&["PERSIST", "k"]), int(0));
+    assert_eq!(
+        h.run(&["EXPIRE", "k", "10", "NX", "XX"]),
+        err("ERR NX and XX, GT or LT options at the same time are not compatible")
+    );
+    assert_eq!(
+        h.run(&["EXPIRE", "k", "10", "FOO"]),
+        err("ERR Unsupported option FOO")
+    );
+    assert_eq!(h.run(&["EXPIRE", "k", "-1"]), int(1));
+    assert_eq!(h.run(&["EXISTS", "k"]), int(0));
+}
+
+#[test]
+fn scan_covers_everything() {
+    let mut h = Harness::new();
+    for i in 0..1000 {
+        h.run(&["SET", &format!("key:{i}"), "v"]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = "0".to_string();
+    loop {
+        let reply = h.run(&["SCAN", &cursor, "COUNT", "50", "MATCH", "key:1*"]);
+        let cachegate_protocols::resp::Frame::Array(parts) = reply else {
+            panic!()
+        };
+        let cachegate_protocols::resp::Frame::Bulk(c) = &parts[0] else {
+            panic!()
+        };
+        cursor = String::from_utf8(c.to_vec()).unwrap();
+        if let cachegate_protocols::resp::Frame::Array(keys) = &parts[1] {
+            for k in keys {
+                if let cachegate_protocols::resp::Frame::Bulk(k) = k {
+                    seen.insert(k.to_vec());
+                }
+            }
+        }
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 111);
+    assert_eq!(h.run(&["SCAN", "x"]), err("ERR invalid cursor"));
+    assert_eq!(h.run(&["SCAN", "0", "COUNT", "0"]), err("ERR syntax error"));
+}
+
+#[test]
+fn databases() {
+    let mut h = Harness::new();
+    h.run(&["SET", "k", "v"]);
+    assert_eq!(h.run(&["MOVE", "k", "1"]), int(1));
+    assert_eq!(h.run(&["EXISTS", "k"]), int(0));
+    assert_eq!(h.run(&["SELECT", "1"]), ok());
+    assert_eq!(h.run(&["GET", "k"]), bulk("v"));
+    assert_eq!(
+        h.run(&["SELECT", "16"]),
+        err("ERR DB index is out of range")
+    );
+    assert_eq!(h.run(&["SWAPDB", "0", "1"]), ok());
+    assert_eq!(h.run(&["DBSIZE"]), int(0));
+    assert_eq!(h.run(&["COPY", "nope", "x"]), int(0));
+    assert_eq!(h.run(&["SELECT", "0"]), ok());
+    assert_eq!(h.run(&["COPY", "k", "k2", "DB", "3"]), int(1));
+    assert_eq!(
+        h.run(&["COPY", "k", "k"]),
+        err("ERR source and destination objects are the same")
+    );
+    assert_eq!(h.run(&["FLUSHALL"]), ok());
+    assert_eq!(h.run(&["DBSIZE"]), int(0));
+}
+
+#[test]
+fn unknown_and_arity() {
+    let mut h = Harness::new();
+    assert_eq!(
+        h.run(&["FOO", "a", "b"]),
+        err("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ")
+    );
+    assert_eq!(
+        h.run(&["GET"]),
+        err("ERR wrong number of arguments for 'get' command")
+    );
+    assert_eq!(
+        h.run(&["OBJECT", "FOO"]),
+        err("ERR unknown subcommand 'FOO'. Try OBJECT HELP.")
+    );
+    assert_eq!(
+        h.run(&["COMMAND", "COUNT"]),
+        int(h.store.commands.top_level().len() as i64)
+    );
+    assert_eq!(
+        h.run(&["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]),
+        arr(vec![bulk("a"), bulk("b")])
+    );
+}

@@ -1,0 +1,87 @@
+//! In-process command harness: runs commands against a `Store` with a manual clock and
+//! decodes the reply, without sockets.
+
+use cachegate_protocols::resp::request::{Args, Span};
+use cachegate_protocols::resp::{decode, DecodeLimits, Frame, ProtocolVersion, ReplyBuf};
+use cachegate_storage::clock::ManualClock;
+use cachegate_storage::command::{Outcome, Session};
+use cachegate_storage::Store;
+
+/// A store, a session on it, and the clock that drives it.
+pub struct Harness {
+    pub store: Store,
+    pub session: Session,
+    pub clock: ManualClock,
+    pub resp3: bool,
+}
+
+/// Start time of every harness: 2026-01-01T00:00:00Z.
+pub const T0: i64 = 1_767_225_600_000;
+
+impl Harness {
+    pub fn new() -> Self {
+        let clock = ManualClock::new(T0);
+        Harness {
+            store: Store::new(16, Box::new(clock.clone())),
+            session: Session::default(),
+            clock,
+            resp3: false,
+        }
+    }
+
+    /// Runs one command (byte arguments) and returns its decoded reply.
+    pub fn run_bytes(&mut self, argv: &[&[u8]]) -> Frame {
+        let mut base = Vec::new();
+        let mut spans = Vec::new();
+        for a in argv {
+            spans.push(Span {
+                start: base.len(),
+                len: a.len(),
+            });
+            base.extend_from_slice(a);
+        }
+        let args = Args::new(&base, &spans);
+        let mut out = ReplyBuf::new(if self.resp3 {
+            ProtocolVersion::Resp3
+        } else {
+            ProtocolVersion::Resp2
+        });
+        self.store.begin_batch();
+        match self.store.execute(&mut self.session, &args, &mut out) {
+            Outcome::Done => {}
+            other => panic!("not a store command: {other:?}"),
+        }
+        self.store.end_batch(1);
+        let bytes = out.as_bytes();
+        let (frame, used) = decode(bytes, &DecodeLimits::default())
+            .expect("valid RESP")
+            .expect("a whole reply");
+        assert_eq!(used, bytes.len(), "exactly one reply");
+        frame
+    }
+
+    /// Runs one command given as string arguments.
+    pub fn run(&mut self, argv: &[&str]) -> Frame {
+        let v: Vec<&[u8]> = argv.iter().map(|s| s.as_bytes()).collect();
+        self.run_bytes(&v)
+    }
+}
+
+pub fn ok() -> Frame {
+    Frame::simple("OK")
+}
+pub fn int(v: i64) -> Frame {
+    Frame::Integer(v)
+}
+pub fn bulk(s: &str) -> Frame {
+    Frame::bulk(s)
+}
+pub fn nil() -> Frame {
+    Frame::NullBulk
+}
+pub fn err(s: &str) -> Frame {
+    Frame::error(s)
+}
+pub fn arr(v: Vec<Frame>) -> Frame {
+    Frame::Array(v)
+}
