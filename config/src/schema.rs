@@ -21,6 +21,10 @@ const MIB: u64 = 1 << 20;
 
 /// cachegate's whole configuration. Build one with
 /// [`Config::load`](crate::Config::load) or [`Config::default`].
+///
+/// The `Deserialize` impl expects normalised values (byte counts and
+/// permissions as plain numbers, enum names in lower case); user input
+/// with units or octal digits goes through `Config::load`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
