@@ -176,6 +176,56 @@ mod tests {
         assert_eq!(parse_u64(b"1x"), None);
     }
 
+    /// Random byte soup built from protocol fragments: the scanners must never panic and
+    /// never claim more bytes than they were given.
+    #[test]
+    fn scanners_survive_fragment_soup() {
+        use crate::request::Op;
+        use crate::rng::Rng;
+        const FRAGMENTS: &[&[u8]] = &[
+            b"$",
+            b"*",
+            b"%",
+            b"|",
+            b"_",
+            b"+OK",
+            b"-ERR",
+            b":",
+            b"-1",
+            b"0",
+            b"3",
+            b"12",
+            b"\r\n",
+            b"\r",
+            b"\n",
+            b"VALUE ",
+            b"k ",
+            b"0 ",
+            b"END",
+            b"STORED",
+            b"abc",
+            b" ",
+            b"\x00\xff",
+        ];
+        let mut rng = Rng::new(42, 0);
+        let mut buf = Vec::new();
+        for _ in 0..20_000 {
+            buf.clear();
+            for _ in 0..rng.below(12) {
+                buf.extend_from_slice(FRAGMENTS[rng.below(FRAGMENTS.len() as u64) as usize]);
+            }
+            for scanned in [
+                resp::scan(&buf),
+                memcache::scan(&buf, Op::Get),
+                memcache::scan(&buf, Op::Set),
+            ] {
+                if let Scan::Complete { len, .. } = scanned {
+                    assert!(len <= buf.len(), "{buf:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn line_needs_crlf() {
         assert!(matches!(line(b"abc\r\nrest"), Line::Found(b"abc", 5)));
