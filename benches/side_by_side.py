@@ -67,6 +67,10 @@ PEER_NAME = {RESP: "redis-server", MEMCACHE: "memcached"}
 # Above this fraction of its core, the load generator may be what limits throughput.
 CLIENT_CPU_WARN = 0.90
 
+# Below this fraction of their cores for both the server and the load generator, with 50
+# connections pushing, neither was the bottleneck: a third party took CPU time.
+IDLE_CPU_WARN = 0.80
+
 # Seconds a server gets to start accepting connections.
 START_TIMEOUT = 15.0
 
@@ -686,6 +690,13 @@ def main(argv: list[str]) -> int:
                                     f"{s.name} round {rnd + 1} {side}: load generator used "
                                     f"{res.client_cpu:.0%} of its core; that figure may be "
                                     f"client-bound")
+                            if (res.server_cpu < IDLE_CPU_WARN
+                                    and res.client_cpu < IDLE_CPU_WARN):
+                                warnings.append(
+                                    f"{s.name} round {rnd + 1} {side}: neither the server "
+                                    f"({res.server_cpu:.0%}) nor the load generator "
+                                    f"({res.client_cpu:.0%}) kept its core busy; something "
+                                    f"else probably ran on a pinned CPU")
                             if res.errors:
                                 warnings.append(f"{s.name} round {rnd + 1} {side}: "
                                                 f"{res.errors} error replies")
