@@ -359,6 +359,9 @@ class RowResult:
     peer: str
     rounds: list[dict] = field(default_factory=list)  # {"candidate": RunResult, "peer": ..}
     failures: list[str] = field(default_factory=list)
+    # Runs whose figure is suspect, counted rather than listed one by one.
+    client_bound: int = 0  # load generator near 100 % of its core
+    disturbed: int = 0  # neither side busy: a third party took CPU time
 
     def ratios(self) -> list[float]:
         return [r["candidate"].ops_per_sec / r["peer"].ops_per_sec for r in self.rounds
@@ -388,6 +391,8 @@ class RowResult:
                 for r in self.rounds
             ],
             "failures": self.failures,
+            "client_bound_runs": self.client_bound,
+            "disturbed_runs": self.disturbed,
         }
 
 
@@ -686,17 +691,10 @@ def main(argv: list[str]) -> int:
                                 f"p99 {res.p99_us:>8.0f} us  client cpu {res.client_cpu:4.0%}  "
                                 f"server cpu {res.server_cpu:4.0%}")
                             if res.client_cpu >= CLIENT_CPU_WARN:
-                                warnings.append(
-                                    f"{s.name} round {rnd + 1} {side}: load generator used "
-                                    f"{res.client_cpu:.0%} of its core; that figure may be "
-                                    f"client-bound")
+                                row.client_bound += 1
                             if (res.server_cpu < IDLE_CPU_WARN
                                     and res.client_cpu < IDLE_CPU_WARN):
-                                warnings.append(
-                                    f"{s.name} round {rnd + 1} {side}: neither the server "
-                                    f"({res.server_cpu:.0%}) nor the load generator "
-                                    f"({res.client_cpu:.0%}) kept its core busy; something "
-                                    f"else probably ran on a pinned CPU")
+                                row.disturbed += 1
                             if res.errors:
                                 warnings.append(f"{s.name} round {rnd + 1} {side}: "
                                                 f"{res.errors} error replies")
@@ -712,6 +710,18 @@ def main(argv: list[str]) -> int:
                         log(f"[round {rnd + 1}/{args.rounds}] {s.name}: FAILED: {e}")
             for srv in {id(x): x for x in [*cand_servers.values(), *peer_servers.values()]}.values():
                 srv.stop()
+            runs_per_row = 2 * args.rounds
+            for row in rows:
+                if row.client_bound:
+                    warnings.append(
+                        f"{row.scenario.name}: in {row.client_bound} of {runs_per_row} runs the "
+                        f"load generator used >= {CLIENT_CPU_WARN:.0%} of its core; those "
+                        f"figures may be client-bound")
+                if row.disturbed:
+                    warnings.append(
+                        f"{row.scenario.name}: in {row.disturbed} of {runs_per_row} runs neither "
+                        f"the server nor the load generator kept {IDLE_CPU_WARN:.0%} of its core "
+                        f"busy; something else took CPU time, so treat this row as noisy")
 
         # ---- memory: a fresh server per measurement, so nothing else is in it
         if not args.no_memory:
