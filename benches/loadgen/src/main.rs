@@ -1,0 +1,279 @@
+//! `cachegate-loadgen`: a GET/SET load generator for RESP and memcached text servers.
+//!
+//! This module owns the run as a whole: parse the command line, open every connection up
+//! front (so connecting is not part of the measured time and a refused connection fails
+//! the run before any load is sent), spread the connections over `--threads` OS threads
+//! each running a single-threaded tokio runtime, wait for them, merge their statistics
+//! and print the report. Exit status: 0 on success, 1 when the run failed (connection,
+//! timeout or protocol error, or errors during `--load`), 2 on bad usage.
+//!
+//! See `benches/README.md` for how the side-by-side benchmark uses it.
+
+mod cli;
+mod conn;
+mod report;
+mod request;
+mod rng;
+mod scan;
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use crate::cli::{Args, Config};
+use crate::conn::{Conn, ConnError, Shared, Stats, Workload};
+use crate::report::Report;
+use crate::request::Encoder;
+use crate::rng::Rng;
+
+fn main() -> ExitCode {
+    let config = match Config::from_args(Args::parse()) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("cachegate-loadgen: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("cachegate-loadgen: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the configured load and prints the report; the error is a message for the user.
+fn run(config: &Config) -> Result<(), String> {
+    let addr = resolve(&config.host, config.port)?;
+    let streams = connect_all(addr, config)?;
+
+    let cpu_before = cpu_time();
+    let start = Instant::now();
+    let measure_start = if config.load {
+        start
+    } else {
+        start + config.warmup
+    };
+    let shared = Arc::new(Shared {
+        measure_start,
+        deadline: if config.load {
+            None
+        } else {
+            config.duration.map(|d| measure_start + d)
+        },
+        budget: if config.load {
+            None
+        } else {
+            config.requests.map(AtomicU64::new)
+        },
+        abort: AtomicBool::new(false),
+        io_timeout: config.timeout,
+    });
+    let encoder = Arc::new(Encoder::new(
+        config.protocol,
+        &config.key_prefix,
+        config.value_size,
+    ));
+
+    // Connection i runs on thread i % threads.
+    let mut per_thread: Vec<Vec<(usize, TcpStream)>> =
+        (0..config.threads).map(|_| Vec::new()).collect();
+    for (i, stream) in streams.into_iter().enumerate() {
+        per_thread[i % config.threads].push((i, stream));
+    }
+    let handles: Vec<_> = per_thread
+        .into_iter()
+        .enumerate()
+        .map(|(t, conns)| {
+            let config = config.clone();
+            let shared = Arc::clone(&shared);
+            let encoder = Arc::clone(&encoder);
+            thread::Builder::new()
+                .name(format!("loadgen-{t}"))
+                .spawn(move || drive_thread(conns, &config, shared, encoder))
+                .map_err(|e| format!("cannot start driver thread: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut total = Stats::new();
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    for handle in handles {
+        let results = handle
+            .join()
+            .map_err(|_| "a driver thread panicked".to_string())??;
+        for (i, result) in results {
+            match result {
+                Ok(stats) => total.merge(&stats),
+                Err(e) => failures.push((i, e.to_string())),
+            }
+        }
+    }
+    let wall = start.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu_before);
+
+    if let Some((i, first)) = failures.iter().min_by_key(|(i, _)| *i) {
+        let more = match failures.len() {
+            1 => String::new(),
+            n => format!(" ({} connections failed)", n),
+        };
+        return Err(format!("connection {i} to {addr}: {first}{more}"));
+    }
+
+    let elapsed = total
+        .last_reply
+        .map(|t| t.saturating_duration_since(measure_start))
+        .unwrap_or_default();
+    let report = Report {
+        config,
+        stats: &total,
+        elapsed,
+        client_cpu: cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+    };
+    if config.json {
+        eprintln!("{}", report.human());
+        println!("{}", report.json());
+    } else {
+        println!("{}", report.human());
+    }
+    if config.load && total.errors > 0 {
+        return Err(format!(
+            "{} of {} SETs failed during --load; the keyspace is incomplete",
+            total.errors, total.ops
+        ));
+    }
+    Ok(())
+}
+
+/// Connection index and outcome, for each connection a thread drove.
+type ThreadResults = Vec<(usize, Result<Stats, ConnError>)>;
+
+/// Body of one driver thread: a single-threaded runtime running its connections.
+fn drive_thread(
+    conns: Vec<(usize, TcpStream)>,
+    config: &Config,
+    shared: Arc<Shared>,
+    encoder: Arc<Encoder>,
+) -> Result<ThreadResults, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))?;
+    runtime.block_on(async {
+        let mut tasks = Vec::with_capacity(conns.len());
+        for (i, std_stream) in conns {
+            let stream = match tokio::net::TcpStream::from_std(std_stream) {
+                Ok(s) => s,
+                Err(e) => {
+                    shared.abort.store(true, Ordering::Relaxed);
+                    return Err(format!("connection {i}: cannot register socket: {e}"));
+                }
+            };
+            let conn = Conn::new(
+                stream,
+                config.protocol,
+                config.pipeline,
+                Arc::clone(&encoder),
+                Arc::clone(&shared),
+                workload(config, i),
+            );
+            let shared = Arc::clone(&shared);
+            tasks.push((
+                i,
+                tokio::spawn(async move {
+                    let result = conn.run().await;
+                    if result.is_err() {
+                        // Let every other connection stop after its current batch.
+                        shared.abort.store(true, Ordering::Relaxed);
+                    }
+                    result
+                }),
+            ));
+        }
+        let mut results = Vec::with_capacity(tasks.len());
+        for (i, task) in tasks {
+            let result = task
+                .await
+                .map_err(|e| format!("connection {i}: task failed: {e}"))?;
+            results.push((i, result));
+        }
+        Ok(results)
+    })
+}
+
+/// The requests connection `i` sends.
+fn workload(config: &Config, i: usize) -> Workload {
+    if config.load {
+        // Contiguous ranges: connection i writes keys [K·i/N, K·(i+1)/N) in order.
+        let n = config.connections as u128;
+        let k = u128::from(config.keyspace);
+        let bound = |j: u128| (k * j / n) as u64;
+        Workload::Load {
+            next: bound(i as u128),
+            end: bound(i as u128 + 1),
+        }
+    } else {
+        Workload::Mixed {
+            keyspace: config.keyspace,
+            sets: config.sets,
+            gets: config.gets,
+            rng: Rng::new(config.seed, i as u64),
+        }
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}:{port}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host}:{port} resolves to no address"))
+}
+
+/// Opens every connection, with the configured timeout, before any load is sent.
+fn connect_all(addr: SocketAddr, config: &Config) -> Result<Vec<TcpStream>, String> {
+    (0..config.connections)
+        .map(|i| {
+            let fail = |what: &str, e: std::io::Error| {
+                format!(
+                    "connection {i} of {} to {addr}: {what}: {e}",
+                    config.connections
+                )
+            };
+            let stream = TcpStream::connect_timeout(&addr, config.timeout)
+                .map_err(|e| fail("cannot connect", e))?;
+            // Batches are complete requests: send them now, do not wait to coalesce.
+            stream
+                .set_nodelay(true)
+                .map_err(|e| fail("cannot set TCP_NODELAY", e))?;
+            stream
+                .set_nonblocking(true)
+                .map_err(|e| fail("cannot make socket non-blocking", e))?;
+            Ok(stream)
+        })
+        .collect()
+}
+
+/// User plus system CPU time used so far by this process (zero if unavailable, which
+/// only makes the reported client CPU figure read 0).
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes a `struct rusage` into the zero-initialised value we pass
+    // and reads nothing else; the struct is plain old data.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+            return Duration::ZERO;
+        }
+        usage
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
