@@ -62,6 +62,8 @@ pub struct Store {
     rng: u64,
     /// Commands run in the current batch, to share out its execution time.
     batch_calls: Vec<command::CommandId>,
+    /// The command the last `execute` resolved to (`None` for an unknown one).
+    last_call: Option<command::CommandId>,
     next_expire_db: usize,
 }
 
@@ -78,6 +80,7 @@ impl Store {
             now,
             rng: (now as u64) ^ 0x9e37_79b9_7f4a_7c15,
             batch_calls: Vec::with_capacity(64),
+            last_call: None,
             next_expire_db: 0,
         }
     }
@@ -104,6 +107,12 @@ impl Store {
             self.commands.stats_mut(id).usec += share + extra;
         }
         self.batch_calls.clear();
+    }
+
+    /// The command the most recent [`Store::execute`] resolved to, or `None` if it was
+    /// unknown (CLIENT LIST shows `cmd=NULL` then).
+    pub fn last_command(&self) -> Option<command::CommandId> {
+        self.last_call
     }
 
     /// The time of the current batch, Unix ms.

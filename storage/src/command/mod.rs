@@ -422,6 +422,7 @@ impl Store {
         if name.eq_ignore_ascii_case(b"host:") || name.eq_ignore_ascii_case(b"post") {
             return Outcome::Close;
         }
+        self.last_call = None;
         let id = match self.commands.resolve(args) {
             Ok(id) => id,
             Err(LookupError::Unknown) => {
@@ -440,6 +441,7 @@ impl Store {
                 return Outcome::Done;
             }
         };
+        self.last_call = Some(id);
         let spec = self.commands.spec(id);
         if !spec.arity_ok(args.len()) {
             let err = CommandError::WrongArity(self.commands.entry(id).full_name.clone());

@@ -1,0 +1,3 @@
+//! Per-connection tasks, one module per protocol.
+
+pub mod resp;

@@ -1,0 +1,114 @@
+//! Running one pipelined batch of RESP requests against [`Shared`].
+//!
+//! The connection task parses every complete request in its buffer, then calls
+//! [`execute_batch`] once under the executor: every reply goes into one output buffer, the
+//! client registry entry is refreshed once, and the batch's execution time is shared among
+//! its commands. A protocol error found after the complete requests is answered after their
+//! replies and closes the connection, as redis-server does.
+
+use cachegate_protocols::resp::request::Batch;
+use cachegate_protocols::resp::ReplyBuf;
+use cachegate_storage::command::{Outcome, Session};
+use std::time::Instant;
+
+use super::admin;
+use crate::engine::Shared;
+
+/// When a connection is to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Close {
+    /// Keep serving.
+    #[default]
+    Open,
+    /// Close once the pending replies are written (QUIT, protocol errors).
+    AfterReply,
+    /// Close without writing anything more (HTTP-looking requests, SHUTDOWN).
+    Now,
+}
+
+/// A Redis connection's state as the engine sees it.
+#[derive(Debug, Default)]
+pub struct RespConn {
+    /// CLIENT ID.
+    pub id: u64,
+    /// Selected database and other storage-side state.
+    pub session: Session,
+    /// Whether the connection is closing.
+    pub close: Close,
+    /// True once the client has authenticated (always, while no password is configured).
+    pub authenticated: bool,
+}
+
+/// Buffer sizes the connection reports with each batch, for CLIENT LIST and INFO.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchIo {
+    /// Bytes read since the last batch.
+    pub bytes_in: u64,
+    /// Bytes of the input buffer still unparsed after this batch.
+    pub qbuf: usize,
+    /// Free capacity of the input buffer.
+    pub qbuf_free: usize,
+}
+
+/// Executes every request of `batch` (parsed from `input`), appending replies to `out`.
+pub fn execute_batch(
+    s: &mut Shared,
+    conn: &mut RespConn,
+    input: &[u8],
+    batch: &Batch,
+    out: &mut ReplyBuf,
+    io: BatchIo,
+) {
+    let started = Instant::now();
+    s.store.begin_batch();
+    let mut last = None;
+    for request in &batch.requests {
+        let args = batch.args(input, request);
+        match s.store.execute(&mut conn.session, &args, out) {
+            Outcome::Done => {}
+            Outcome::Server(cmd, id) => {
+                let result = admin::run(s, conn, cmd, &args, out);
+                let error = result.err().map(|e| {
+                    let msg = e.message();
+                    e.write(out);
+                    msg.into_owned()
+                });
+                s.store
+                    .record_server_call(id, error.as_deref().map(str::as_bytes));
+            }
+            Outcome::Close => {
+                conn.close = Close::Now;
+            }
+        }
+        if let Some(id) = s.store.last_command() {
+            last = Some(id);
+        }
+        if conn.close != Close::Open {
+            break;
+        }
+    }
+    if conn.close == Close::Open {
+        if let Some(e) = batch.error {
+            let msg = e.message();
+            out.error(msg.as_bytes());
+            s.store.count_error_reply(msg.as_bytes());
+            conn.close = Close::AfterReply;
+        }
+    }
+    s.store.end_batch(started.elapsed().as_micros() as u64);
+    s.counters.net_input_bytes += io.bytes_in;
+    s.counters.net_output_bytes += out.len() as u64;
+    let now = s.store.now_ms() / 1000;
+    if let Some(c) = s.clients.get_mut(conn.id) {
+        c.db = conn.session.db;
+        c.last_interaction = now;
+        c.resp = out.version().number();
+        c.qbuf = io.qbuf;
+        c.qbuf_free = io.qbuf_free;
+        c.obuf = out.len();
+        if let Some(id) = last {
+            c.last_cmd.clear();
+            c.last_cmd.push_str(&s.store.commands.entry(id).full_name);
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Building the server from its configuration and running it until shutdown.
+//!
+//! [`run`] binds every listener first (so a bad address fails startup with a clear error,
+//! before anything is served), builds the shared state and its executor, starts the accept
+//! loops, the periodic maintenance task (active expiry at `hz`), the metrics exporter, and
+//! waits for SIGTERM, SIGINT or the SHUTDOWN command. Shutdown stops accepting, tells every
+//! connection to finish, removes Unix socket files and returns.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cachegate_config::redis_params::PORT_APPLY_ERROR;
+use cachegate_config::Config;
+use cachegate_storage::clock::SystemClock;
+use cachegate_storage::Store;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::{ClientInfo, Peer};
+use crate::engine::{Counters, Executor, Shared, Tunables};
+use crate::listener::{bind_all, bind_unix, tune};
+use crate::{conn, telemetry};
+
+/// What every connection task shares.
+pub struct ServerCtx {
+    /// Access to the shared state.
+    pub executor: Executor,
+    /// Settings read without the lock.
+    pub tunables: Arc<Tunables>,
+    /// Flips to true when the server is stopping.
+    pub shutdown: watch::Sender<bool>,
+    /// Open Redis connections (for `maxclients`).
+    pub resp_connections: AtomicUsize,
+}
+
+/// Sockets bound before serving starts.
+struct Bound {
+    resp_tcp: Vec<std::net::TcpListener>,
+    resp_unix: Option<std::os::unix::net::UnixListener>,
+}
+
+fn bind(config: &Config) -> Result<Bound, String> {
+    let resp_tcp = if config.port != 0 {
+        bind_all(&config.bind, config.port, config.tcp_backlog)?
+    } else {
+        Vec::new()
+    };
+    let resp_unix = if config.unixsocket.is_empty() {
+        None
+    } else {
+        Some(bind_unix(&config.unixsocket, config.unixsocketperm)?)
+    };
+    Ok(Bound {
+        resp_tcp,
+        resp_unix,
+    })
+}
+
+/// 40 random hex characters for `run_id`.
+fn run_id() -> String {
+    let mut bytes = [0u8; 20];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the server until it is told to stop. `config_file` is reported by INFO.
+pub async fn run(config: Config, config_file: String) -> Result<(), String> {
+    let bound = bind(&config)?;
+    let tcp_port = bound
+        .resp_tcp
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(0, |a| a.port());
+    let tunables = Arc::new(Tunables::from_config(&config));
+    let mut store = Store::new(config.databases as usize, Box::new(SystemClock));
+    store.limits.proto_max_bulk_len =
+        usize::try_from(config.proto_max_bulk_len).unwrap_or(usize::MAX);
+    let (rebind_tx, mut rebind_rx) =
+        tokio::sync::mpsc::unbounded_channel::<Vec<std::net::TcpListener>>();
+    let backlog = config.tcp_backlog;
+    let rebind = move |cfg: &Config| -> Result<(), String> {
+        let listeners = if cfg.port == 0 {
+            Vec::new()
+        } else {
+            bind_all(&cfg.bind, cfg.port, backlog).map_err(|e| {
+                tracing::warn!("CONFIG SET could not rebind: {e}");
+                PORT_APPLY_ERROR.to_string()
+            })?
+        };
+        rebind_tx
+            .send(listeners)
+            .map_err(|_| PORT_APPLY_ERROR.to_string())
+    };
+    let execution_model = config.execution_model;
+    let metrics = config.metrics.clone();
+    let hz = config.hz.clamp(1, 500);
+    let unixsocket = config.unixsocket.clone();
+    let started_unix_ms = cachegate_storage::clock::Clock::now_ms(&SystemClock);
+    let shared = Shared {
+        store,
+        clients: crate::clients::Clients::new(),
+        config,
+        config_file,
+        counters: Counters::default(),
+        started: Instant::now(),
+        started_unix_ms,
+        run_id: run_id(),
+        shutdown: None,
+        tunables: tunables.clone(),
+        rebind: Some(Box::new(rebind)),
+        tcp_port,
+    };
+    let executor = Executor::start(shared, execution_model);
+    let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
+    let ctx = Arc::new(ServerCtx {
+        executor,
+        tunables,
+        shutdown: shutdown_tx,
+        resp_connections: AtomicUsize::new(0),
+    });
+
+    // Redis TCP listeners, replaced as a group when CONFIG SET changes port or bind.
+    let mut tcp_token = spawn_resp_tcp(&ctx, bound.resp_tcp)?;
+    let resp_tcp_ctx = ctx.clone();
+    let mut stop_rebinds = ctx.shutdown.subscribe();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                next = rebind_rx.recv() => {
+                    let Some(listeners) = next else { return };
+                    tcp_token.cancel();
+                    match spawn_resp_tcp(&resp_tcp_ctx, listeners) {
+                        Ok(t) => tcp_token = t,
+                        Err(e) => tracing::warn!("{e}"),
+                    }
+                }
+                _ = stop_rebinds.changed() => {
+                    tcp_token.cancel();
+                    return;
+                }
+            }
+        }
+    });
+    if let Some(l) = bound.resp_unix {
+        let l = UnixListener::from_std(l).map_err(|e| e.to_string())?;
+        tokio::spawn(accept_resp_unix(l, ctx.clone(), unixsocket.clone()));
+    }
+    tokio::spawn(cron(ctx.clone(), hz));
+    if metrics.port != 0 {
+        let addr: SocketAddr = format!("{}:{}", metrics.bind, metrics.port)
+            .parse()
+            .map_err(|_| format!("invalid metrics address {}:{}", metrics.bind, metrics.port))?;
+        telemetry::start(addr, ctx.clone())?;
+    }
+    tracing::info!(
+        port = tcp_port,
+        "cachegate {} ready to accept connections",
+        crate::VERSION
+    );
+
+    tokio::select! {
+        _ = shutdown_rx.wait_for(|stop| *stop) => {}
+        _ = signal() => {
+            tracing::warn!("received a signal, shutting down");
+            let _ = ctx.shutdown.send(true);
+        }
+    }
+    // Give connections a moment to see the flag and write what they have.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while ctx.resp_connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if !unixsocket.is_empty() {
+        let _ = std::fs::remove_file(&unixsocket);
+    }
+    tracing::info!("cachegate is now ready to exit, bye bye");
+    Ok(())
+}
+
+async fn signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+/// Starts accept loops for a group of TCP listeners; cancelling the token stops them all.
+fn spawn_resp_tcp(
+    ctx: &Arc<ServerCtx>,
+    listeners: Vec<std::net::TcpListener>,
+) -> Result<CancellationToken, String> {
+    let token = CancellationToken::new();
+    for l in listeners {
+        let l = TcpListener::from_std(l).map_err(|e| e.to_string())?;
+        tokio::spawn(accept_resp_tcp(l, ctx.clone(), token.clone()));
+    }
+    Ok(token)
+}
+
+async fn accept_resp_tcp(l: TcpListener, ctx: Arc<ServerCtx>, token: CancellationToken) {
+    let mut stop = ctx.shutdown.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            r = l.accept() => r,
+            _ = token.cancelled() => return,
+            _ = stop.changed() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        tune(&stream, ctx.tunables.tcp_keepalive.load(Ordering::Relaxed));
+        let Ok(local) = stream.local_addr() else {
+            continue;
+        };
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream) as i64;
+        tokio::spawn(start_resp(
+            stream,
+            Peer::Tcp { peer, local },
+            fd,
+            ctx.clone(),
+        ));
+    }
+}
+
+async fn accept_resp_unix(l: UnixListener, ctx: Arc<ServerCtx>, path: String) {
+    let mut stop = ctx.shutdown.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            r = l.accept() => r,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&stream) as i64;
+                tokio::spawn(start_resp(
+                    stream,
+                    Peer::Unix(path.clone()),
+                    fd,
+                    ctx.clone(),
+                ));
+            }
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Admits a Redis connection (or refuses it over `maxclients`) and serves it.
+async fn start_resp<S>(mut stream: S, peer: Peer, fd: i64, ctx: Arc<ServerCtx>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let max = ctx.tunables.maxclients.load(Ordering::Relaxed) as usize;
+    if ctx.resp_connections.fetch_add(1, Ordering::Relaxed) >= max {
+        ctx.resp_connections.fetch_sub(1, Ordering::Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        let _ = stream.shutdown().await;
+        ctx.executor
+            .run(|s| s.counters.rejected_connections += 1)
+            .await;
+        return;
+    }
+    let id = ctx
+        .executor
+        .run(move |s| {
+            s.counters.connections_received += 1;
+            let id = s.clients.next_id();
+            let now = s.store.clock_us() / 1_000_000;
+            s.clients.add(ClientInfo::new(id, peer, fd, now));
+            id
+        })
+        .await;
+    conn::resp::serve(stream, ctx, id).await;
+}
+
+/// Periodic work at `hz`: active expiry within a quarter of each period (redis-server's
+/// slow-cycle budget), and once a second index maintenance.
+async fn cron(ctx: Arc<ServerCtx>, hz: u32) {
+    let period = Duration::from_micros(1_000_000 / u64::from(hz));
+    let budget = period / 4;
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop = ctx.shutdown.subscribe();
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        n += 1;
+        let maintain = n % u64::from(hz) == 0;
+        ctx.executor
+            .run(move |s| {
+                s.store.active_expire(budget);
+                if maintain {
+                    s.store.maintain();
+                }
+            })
+            .await;
+    }
+}
