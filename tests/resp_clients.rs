@@ -32,7 +32,8 @@ fn redis_crate_resp2() {
 #[test]
 fn redis_crate_resp3() {
     let cg = Cachegate::start(&[]);
-    let client = redis::Client::open(format!("redis://127.0.0.1:{}/?protocol=resp3", cg.port)).unwrap();
+    let client =
+        redis::Client::open(format!("redis://127.0.0.1:{}/?protocol=resp3", cg.port)).unwrap();
     let mut con = client.get_connection().unwrap();
     let _: () = con.set("k", "v").unwrap();
     let v: String = con.get("k").unwrap();
@@ -40,7 +41,11 @@ fn redis_crate_resp3() {
     let missing: Option<String> = con.get("nope").unwrap();
     assert_eq!(missing, None);
     // CONFIG GET answers a RESP3 map.
-    let cfg: std::collections::HashMap<String, String> = redis::cmd("CONFIG").arg("GET").arg("maxclients").query(&mut con).unwrap();
+    let cfg: std::collections::HashMap<String, String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxclients")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(cfg.get("maxclients").map(String::as_str), Some("10000"));
     let info: String = redis::cmd("INFO").arg("server").query(&mut con).unwrap();
     assert!(info.contains("redis_version:7.0.15"), "{info}");
@@ -65,7 +70,10 @@ fn redis_cli_works_unchanged() {
     assert_eq!(run(&["INCRBY", "a", "41"]), "42");
     assert_eq!(run(&["GET", "a"]), "42");
     assert_eq!(run(&["DBSIZE"]), "1");
-    assert_eq!(run(&["FOO"]), "ERR unknown command 'FOO', with args beginning with: ");
+    assert_eq!(
+        run(&["FOO"]),
+        "ERR unknown command 'FOO', with args beginning with:"
+    );
     assert_eq!(run(&["--no-raw", "TYPE", "a"]), "string");
     // RESP3 through redis-cli -3.
     assert_eq!(run(&["-3", "GET", "missing"]), "");

@@ -13,12 +13,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use cachegate_protocols::resp::request::{Batch, RequestLimits, RequestParser};
 use cachegate_protocols::resp::{ProtocolVersion, ReplyBuf};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::frontend::resp::{execute_batch, BatchIo, Close, RespConn};
+use crate::frontend::resp::{execute_batch, BatchIo, Close, RespConn, OUTPUT_SOFT_LIMIT};
 use crate::server::ServerCtx;
 
 /// Requests executed per batch at most, so one connection's pipeline cannot hold the
@@ -28,10 +28,18 @@ pub const MAX_BATCH: usize = 256;
 /// Input buffer size to start with and to shrink back to after a burst.
 const BUF_SIZE: usize = 16 * 1024;
 
-/// What the executor hands back after a batch.
+/// Parsed requests waiting to run: the frozen input they came from, their spans, and the
+/// first one not executed yet (a batch stops early when its output grows large).
+struct Work {
+    chunk: Bytes,
+    batch: Batch,
+    next: usize,
+}
+
+/// What the executor hands back after running (part of) a batch.
 struct Returned {
     conn: RespConn,
-    batch: Batch,
+    work: Work,
     out: ReplyBuf,
     shutdown: bool,
 }
@@ -43,100 +51,119 @@ where
 {
     let mut input = BytesMut::with_capacity(BUF_SIZE);
     let mut parser = RequestParser::new(RequestLimits::default());
-    let mut conn = Some(RespConn {
+    let mut conn = RespConn {
         id,
         authenticated: true,
         ..RespConn::default()
-    });
-    let mut batch = Some(Batch::default());
-    let mut out = Some(ReplyBuf::new(ProtocolVersion::Resp2));
+    };
+    let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
+    let mut spare = Batch::default();
+    let mut pending: Option<Work> = None;
     let mut shutdown = ctx.shutdown.subscribe();
     let mut unaccounted_in: u64 = 0;
+    // True when the buffer may hold more complete requests than the last parse took.
     let mut parse_again = false;
-    'conn: loop {
-        if !parse_again {
-            let timeout = ctx.tunables.timeout_secs.load(Ordering::Relaxed);
-            let read = stream.read_buf(&mut input);
-            let n = tokio::select! {
-                r = read => r,
-                _ = shutdown.changed() => break 'conn,
-                _ = idle(timeout) => break 'conn,
-            };
-            match n {
-                Ok(0) | Err(_) => break 'conn,
-                Ok(n) => unaccounted_in += n as u64,
+    loop {
+        let work = match pending.take() {
+            Some(w) => w,
+            None => {
+                if !parse_again {
+                    let timeout = ctx.tunables.timeout_secs.load(Ordering::Relaxed);
+                    let n = tokio::select! {
+                        r = stream.read_buf(&mut input) => r,
+                        _ = shutdown.changed() => break,
+                        _ = idle(timeout) => break,
+                    };
+                    match n {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => unaccounted_in += n as u64,
+                    }
+                }
+                parser.limits.max_bulk_len =
+                    usize::try_from(ctx.tunables.proto_max_bulk_len.load(Ordering::Relaxed))
+                        .unwrap_or(usize::MAX);
+                let mut batch = std::mem::take(&mut spare);
+                parser.parse(&input, &mut batch, MAX_BATCH);
+                parse_again = batch.requests.len() == MAX_BATCH;
+                if batch.requests.is_empty() && batch.error.is_none() {
+                    // Nothing complete yet (or only empty requests, which are skipped).
+                    input.advance(batch.consumed);
+                    let need = batch.need;
+                    spare = batch;
+                    if input.len() as u64 > ctx.tunables.query_buffer_limit.load(Ordering::Relaxed)
+                    {
+                        tracing::warn!(
+                            client = id,
+                            "closing client that reached max query buffer length"
+                        );
+                        break;
+                    }
+                    if need > input.capacity() {
+                        input.reserve(need - input.len());
+                    }
+                    continue;
+                }
+                let chunk = input.split_to(batch.consumed).freeze();
+                Work {
+                    chunk,
+                    batch,
+                    next: 0,
+                }
             }
-        }
-        parser.limits.max_bulk_len =
-            usize::try_from(ctx.tunables.proto_max_bulk_len.load(Ordering::Relaxed))
-                .unwrap_or(usize::MAX);
-        let Some(mut b) = batch.take() else { break };
-        parser.parse(&input, &mut b, MAX_BATCH);
-        parse_again = b.requests.len() == MAX_BATCH;
-        if b.requests.is_empty() && b.error.is_none() {
-            // Nothing complete yet (or only empty requests, which are skipped).
-            input.advance(b.consumed);
-            batch = Some(b);
-            if input.len() as u64 > ctx.tunables.query_buffer_limit.load(Ordering::Relaxed) {
-                tracing::warn!(
-                    client = id,
-                    "closing client that reached max query buffer length"
-                );
-                break;
-            }
-            if b_need(&batch) > input.capacity() {
-                let need = b_need(&batch);
-                input.reserve(need - input.len());
-            }
-            continue;
-        }
-        let consumed = b.consumed;
-        let chunk = input.split_to(consumed).freeze();
+        };
         let io = BatchIo {
             bytes_in: std::mem::take(&mut unaccounted_in),
             qbuf: input.len(),
             qbuf_free: input.capacity() - input.len(),
         };
-        let (Some(mut c), Some(mut o)) = (conn.take(), out.take()) else {
-            break;
-        };
-        let r = ctx
+        let returned = ctx
             .executor
             .run(move |s| {
-                execute_batch(s, &mut c, &chunk, &b, &mut o, io);
+                let mut work = work;
+                let mut conn = conn;
+                let mut out = out;
+                work.next = execute_batch(
+                    s,
+                    &mut conn,
+                    &work.chunk,
+                    &work.batch,
+                    work.next,
+                    &mut out,
+                    io,
+                );
                 let shutdown = s.shutdown.is_some();
                 Returned {
-                    conn: c,
-                    batch: b,
-                    out: o,
+                    conn,
+                    work,
+                    out,
                     shutdown,
                 }
             })
             .await;
-        let Returned {
-            conn: c,
-            batch: b,
-            out: mut o,
-            shutdown: stop,
-        } = r;
-        let close = c.close;
-        if close != Close::Now && !o.is_empty() && stream.write_all(o.as_bytes()).await.is_err() {
+        conn = returned.conn;
+        out = returned.out;
+        let work = returned.work;
+        let close = conn.close;
+        if close != Close::Now && !out.is_empty() && stream.write_all(out.as_bytes()).await.is_err()
+        {
             break;
         }
-        if o.len() > 1024 * 1024 {
+        if out.len() > 4 * OUTPUT_SOFT_LIMIT {
             // Do not keep a huge reply buffer around after a big reply.
-            o = ReplyBuf::new(o.version());
+            out = ReplyBuf::new(out.version());
         } else {
-            o.clear();
+            out.clear();
         }
-        conn = Some(c);
-        batch = Some(b);
-        out = Some(o);
-        if stop {
+        if returned.shutdown {
             let _ = ctx.shutdown.send(true);
         }
-        if close != Close::Open || stop {
+        if close != Close::Open || returned.shutdown {
             break;
+        }
+        if work.next < work.batch.requests.len() {
+            pending = Some(work);
+        } else {
+            spare = work.batch;
         }
         if input.is_empty() && input.capacity() > 4 * BUF_SIZE {
             input = BytesMut::with_capacity(BUF_SIZE);
@@ -145,10 +172,6 @@ where
     let _ = stream.shutdown().await;
     ctx.executor.run(move |s| s.clients.remove(id)).await;
     ctx.resp_connections.fetch_sub(1, Ordering::Relaxed);
-}
-
-fn b_need(batch: &Option<Batch>) -> usize {
-    batch.as_ref().map_or(0, |b| b.need)
 }
 
 /// Resolves after `secs` seconds, or never when `secs` is 0.

@@ -50,19 +50,30 @@ pub struct BatchIo {
     pub qbuf_free: usize,
 }
 
-/// Executes every request of `batch` (parsed from `input`), appending replies to `out`.
+/// Output size after which a batch stops early so its replies can be written: a client
+/// that pipelines many large GETs and reads slowly costs the server about this much
+/// memory, not the sum of all its replies.
+pub const OUTPUT_SOFT_LIMIT: usize = 1024 * 1024;
+
+/// Executes the requests of `batch` (parsed from `input`) from index `from` on, appending
+/// replies to `out`. Returns the index of the first request not executed: the batch stops
+/// early once `out` passes [`OUTPUT_SOFT_LIMIT`] or the connection is closing. A protocol
+/// error after the requests is answered once they have all run.
 pub fn execute_batch(
     s: &mut Shared,
     conn: &mut RespConn,
     input: &[u8],
     batch: &Batch,
+    from: usize,
     out: &mut ReplyBuf,
     io: BatchIo,
-) {
+) -> usize {
     let started = Instant::now();
     s.store.begin_batch();
     let mut last = None;
-    for request in &batch.requests {
+    let mut next = from;
+    for request in batch.requests.iter().skip(from) {
+        next += 1;
         let args = batch.args(input, request);
         match s.store.execute(&mut conn.session, &args, out) {
             Outcome::Done => {}
@@ -83,11 +94,11 @@ pub fn execute_batch(
         if let Some(id) = s.store.last_command() {
             last = Some(id);
         }
-        if conn.close != Close::Open {
+        if conn.close != Close::Open || out.len() >= OUTPUT_SOFT_LIMIT {
             break;
         }
     }
-    if conn.close == Close::Open {
+    if conn.close == Close::Open && next == batch.requests.len() {
         if let Some(e) = batch.error {
             let msg = e.message();
             out.error(msg.as_bytes());
@@ -111,4 +122,5 @@ pub fn execute_batch(
             c.last_cmd.push_str(&s.store.commands.entry(id).full_name);
         }
     }
+    next
 }

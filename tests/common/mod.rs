@@ -28,7 +28,10 @@ pub fn wait_for_port(port: u16, child: &mut Child, what: &str) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited while starting: {status}");
         }
-        assert!(Instant::now() < deadline, "{what} did not listen on port {port} within 10 s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port} within 10 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -160,7 +163,16 @@ pub fn memcached() -> Proc {
     let bin = require("memcached");
     let port = free_port();
     let mut cmd = Command::new(bin);
-    cmd.args(["-p", &port.to_string(), "-l", "127.0.0.1", "-U", "0", "-t", "2"]);
+    cmd.args([
+        "-p",
+        &port.to_string(),
+        "-l",
+        "127.0.0.1",
+        "-U",
+        "0",
+        "-t",
+        "2",
+    ]);
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         cmd.args(["-u", "root"]);
@@ -182,7 +194,8 @@ pub fn memcached() -> Proc {
 /// A TCP connection to a loopback port with a read timeout.
 pub fn connect(port: u16) -> TcpStream {
     let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     s.set_nodelay(true).expect("nodelay");
     s
 }
@@ -203,7 +216,12 @@ pub fn read_until_idle(s: &mut TcpStream, idle: Duration) -> (Vec<u8>, bool) {
         match s.read(&mut buf) {
             Ok(0) => return (out, true),
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 return (out, false)
             }
             Err(_) => return (out, true),
