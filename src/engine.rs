@@ -12,11 +12,21 @@
 //! * **engine**: one dedicated thread owns `Shared`; connection tasks send it boxed jobs over
 //!   a channel and await the result. No lock contention, but two thread wake-ups per batch.
 //!
-//! Measured with `benches/side_by_side.py` on one pinned core (`--io-threads 1`), 50
-//! connections, 64-byte values, against the same build in both modes: see the README's
-//! benchmark section for the figures. The lock model won at every pipeline depth (the
-//! engine's hand-off costs two context switches per batch on a single core), so it is the
-//! default; the engine model stays selectable for comparison on machines with spare cores.
+//! Measured with `benches/side_by_side.py --quick --rounds 2 --only resp` on one pinned
+//! core (`--io-threads 1`), 50 connections, 64-byte values, ratios against redis-server 7.0.15
+//! in the same run (2026-11-22):
+//!
+//! | load | lock | engine |
+//! |---|---|---|
+//! | GET, pipeline 16 | 1.68× | 1.63× |
+//! | SET, pipeline 16 | 1.98× | 1.90× |
+//! | GET, no pipelining | 1.08× | 0.68× |
+//! | SET, no pipelining | 1.11× | 0.71× |
+//!
+//! Pipelined, both amortise their synchronisation over 16 commands and come out even; one
+//! command at a time, the engine's hand-off costs two context switches per request on a
+//! single core and loses a third of the throughput. The lock model is the default; the
+//! engine model stays selectable for comparison on machines with spare cores.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
