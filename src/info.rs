@@ -203,7 +203,7 @@ fn memory(out: &mut String, s: &Shared) {
         0.0
     };
     line(out, "mem_fragmentation_ratio", format!("{ratio:.2}"));
-    line(out, "mem_allocator", "libc");
+    line(out, "mem_allocator", "mimalloc");
     line(out, "cachegate_keyspace_index_bytes", index);
 }
 
