@@ -13,7 +13,10 @@ fn run(store: &mut Store, session: &mut Session, out: &mut ReplyBuf, argv: &[&[u
     let mut base = Vec::with_capacity(128);
     let mut spans = [Span::default(); 4];
     for (i, a) in argv.iter().enumerate() {
-        spans[i] = Span { start: base.len(), len: a.len() };
+        spans[i] = Span {
+            start: base.len(),
+            len: a.len(),
+        };
         base.extend_from_slice(a);
     }
     let args = Args::new(&base, &spans[..argv.len()]);
@@ -25,7 +28,9 @@ fn keyspace(c: &mut Criterion) {
     let mut store = Store::new(16, Box::new(SystemClock));
     let mut session = Session::default();
     let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
-    let keys: Vec<Vec<u8>> = (0..KEYS).map(|i| format!("key:{i:012}").into_bytes()).collect();
+    let keys: Vec<Vec<u8>> = (0..KEYS)
+        .map(|i| format!("key:{i:012}").into_bytes())
+        .collect();
     let value = vec![b'v'; 64];
     store.begin_batch();
     for k in &keys {
@@ -45,7 +50,12 @@ fn keyspace(c: &mut Criterion) {
     g.bench_function("set_overwrite", |b| {
         b.iter(|| {
             i = (i + 7919) % KEYS;
-            run(&mut store, &mut session, &mut out, &[b"SET", &keys[i], &value]);
+            run(
+                &mut store,
+                &mut session,
+                &mut out,
+                &[b"SET", &keys[i], &value],
+            );
             out.clear();
         })
     });

@@ -37,7 +37,12 @@ fn request_parser(c: &mut Criterion) {
 }
 
 fn frame_decoder(c: &mut Criterion) {
-    let reply = Frame::Array((0..16).map(|i| Frame::bulk(format!("value-{i:058}"))).collect()).to_bytes();
+    let reply = Frame::Array(
+        (0..16)
+            .map(|i| Frame::bulk(format!("value-{i:058}")))
+            .collect(),
+    )
+    .to_bytes();
     let mut g = c.benchmark_group("frame_decoder");
     g.throughput(Throughput::Bytes(reply.len() as u64));
     g.bench_function("array_of_16_bulks", |b| {

@@ -36,9 +36,15 @@ fn command_list() -> String {
 
 #[test]
 fn readme_lists_every_command() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
-    let start = readme.find(BEGIN).expect("README has the commands:begin marker") + BEGIN.len();
-    let end = readme.find(END).expect("README has the commands:end marker");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find(BEGIN)
+        .expect("README has the commands:begin marker")
+        + BEGIN.len();
+    let end = readme
+        .find(END)
+        .expect("README has the commands:end marker");
     let want = command_list();
     assert_eq!(
         &readme[start..end],
