@@ -123,12 +123,16 @@ pub struct Shared {
     /// Values connection tasks read without the lock.
     pub tunables: Arc<Tunables>,
     /// Applies listener changes (CONFIG SET port / bind) synchronously.
-    pub rebind: Option<Box<dyn FnMut(&Config) -> Result<(), String> + Send>>,
+    pub rebind: Option<Rebind>,
     /// The TCP port actually bound (differs from `config.port` when it was 0).
     pub tcp_port: u16,
 }
 
 type Job = Box<dyn FnOnce(&mut Shared) + Send>;
+
+/// Rebinds the Redis TCP listeners to a new configuration's `port`/`bind`; the error is the
+/// reason CONFIG SET reports.
+pub type Rebind = Box<dyn FnMut(&Config) -> Result<(), String> + Send>;
 
 /// Runs closures against [`Shared`], one at a time, by the configured model.
 #[derive(Clone)]

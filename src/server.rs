@@ -314,7 +314,7 @@ async fn cron(ctx: Arc<ServerCtx>, hz: u32) {
             _ = stop.changed() => return,
         }
         n += 1;
-        let maintain = n % u64::from(hz) == 0;
+        let maintain = n.is_multiple_of(u64::from(hz));
         ctx.executor
             .run(move |s| {
                 s.store.active_expire(budget);

@@ -202,19 +202,22 @@ pub enum Kind {
     Gauge,
 }
 
+/// Label pairs of one series.
+type Labels = Vec<(&'static str, String)>;
+
 /// The values one publish copies out of the shared state.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    counters: Vec<(&'static str, Vec<(&'static str, String)>, u64)>,
-    gauges: Vec<(&'static str, Vec<(&'static str, String)>, f64)>,
+    counters: Vec<(&'static str, Labels, u64)>,
+    gauges: Vec<(&'static str, Labels, f64)>,
 }
 
 impl Snapshot {
-    fn counter(&mut self, name: &'static str, labels: Vec<(&'static str, String)>, v: u64) {
+    fn counter(&mut self, name: &'static str, labels: Labels, v: u64) {
         self.counters.push((name, labels, v));
     }
 
-    fn gauge(&mut self, name: &'static str, labels: Vec<(&'static str, String)>, v: f64) {
+    fn gauge(&mut self, name: &'static str, labels: Labels, v: f64) {
         self.gauges.push((name, labels, v));
     }
 

@@ -89,7 +89,7 @@ pub fn write_g17(out: &mut Vec<u8>, v: f64) {
         out.push(b'-');
     }
     const PRECISION: i32 = 17;
-    if exp < -4 || exp >= PRECISION {
+    if !(-4..PRECISION).contains(&exp) {
         // Exponent notation: d.ddd…e±XX with trailing zeros removed.
         out.push(digits[0]);
         let frac = trim_zeros(&digits[1..]);
