@@ -9,6 +9,7 @@
 //! * [`keyspace`] — databases of single-allocation entries, lazy and active expiry.
 //! * [`command`] — the command table (each command declared once), the dispatcher, and the
 //!   handlers, which write replies through `cachegate_protocols::resp::ReplyBuf`.
+//! * [`mc`] — the memcached store: concurrent, sharded, CLOCK eviction, real CAS.
 //! * [`stats`] — the counters INFO and `/metrics` read.
 //! * [`clock`] — the time source; tests use a manual clock instead of sleeping.
 //!
@@ -21,6 +22,7 @@ pub mod command;
 pub mod keyspace;
 pub mod lcs;
 pub mod long_double;
+pub mod mc;
 pub mod stats;
 pub mod table;
 
