@@ -25,13 +25,35 @@
 //! * `noreply` silences a request's whole reply, errors included, but only where memcached
 //!   has looked for the word before failing ([`Request::noreply`]);
 //! * a `get` naming a key over 250 bytes answers `CLIENT_ERROR bad command line format` and
-//!   discards the unsent replies of the requests before it in the same read; so does a
-//!   connection closed for a bad line (no newline in 2 KiB, or an HTTP request) — memcached
-//!   drops its pending replies when it closes. Here "the same read" is one `process` call;
+//!   discards the replies memcached has not sent yet; so does closing the connection for a
+//!   bad line (no newline in 2 KiB, or an HTTP request). memcached sends its replies when a
+//!   read is used up and after every successful get, so "not sent yet" means the replies
+//!   of this `process` call since its last get. (memcached also holds replies while it
+//!   waits for a data block; the caller of `process` sends them, so those are not taken
+//!   back);
 //! * `version` and `STAT version` report [`MEMCACHED_COMPAT_VERSION`], the memcached whose
 //!   protocol this is: clients and tools (libmemcached, memcached_exporter) read that field
 //!   to decide what the server supports. cachegate's own version is `STAT cachegate_version`,
 //!   a field memcached does not have.
+//!
+//! # Deliberate differences from memcached 1.6.18
+//!
+//! * Meta commands (`mg ms md ma mn me`) answer `ERROR` until the meta protocol lands (an
+//!   `ms` data block is then read as a command line); so do the admin commands `slabs`,
+//!   `lru`, `lru_crawler`, `watch`, `cache_memlimit`. `shutdown` always gets memcached's
+//!   answer without `-A`; `verbosity` is accepted and changes nothing.
+//! * A get line longer than `ParserConfig::max_get_line` (2 MiB) is answered `SERVER_ERROR
+//!   out of memory reading request` and the connection closed; memcached grows its buffer
+//!   without limit (DESIGN decision 11).
+//! * A get with a key over 250 bytes looks none of its keys up; memcached looks up (and
+//!   counts) the keys before the long one. The bytes sent are the same.
+//! * Replies are handed to the caller when `process` returns, also while a data block is
+//!   still arriving; memcached holds them until the block is complete.
+//! * Statistics: `cmd_set` does not count storage commands whose data block was malformed,
+//!   nor `cmd_flush` a `flush_all` with a bad delay; `stats items` and `stats conns` are
+//!   empty, `stats detail` keeps no per-prefix counts, `stats cachedump` is refused.
+//! * Expiry and `flush_all` timing follow [`McStore`] (milliseconds rather than memcached's
+//!   one-second clock; see `cachegate_storage::mc`).
 
 pub mod stats;
 
@@ -114,8 +136,9 @@ impl McSession {
         server: &dyn Fn() -> McServerInfo,
         out: &mut Vec<u8>,
     ) -> Processed {
-        // Replies written by this call are the ones memcached would not have sent yet.
-        let unsent = out.len();
+        // Where the replies memcached would not have sent yet begin: those of this read,
+        // after the last get (memcached flushes its replies after every get).
+        let mut unsent = out.len();
         let mut pos = 0;
         loop {
             match self.parser.parse(&input[pos..]) {
@@ -128,7 +151,7 @@ impl McSession {
                 }
                 Parse::Request { request, len } => {
                     pos += len;
-                    if let Flow::Close = execute(request, store, server, out, unsent) {
+                    if let Flow::Close = execute(request, store, server, out, &mut unsent) {
                         return Processed {
                             consumed: pos,
                             close: true,
@@ -147,11 +170,14 @@ fn execute(
     store: &McStore,
     server: &dyn Fn() -> McServerInfo,
     out: &mut Vec<u8>,
-    unsent: usize,
+    unsent: &mut usize,
 ) -> Flow {
     let mark = out.len();
     match request.command {
-        Command::Get(g) => get_cmd(&g, store, out),
+        Command::Get(g) => {
+            get_cmd(&g, store, out);
+            *unsent = out.len();
+        }
         Command::Store(s) => store_cmd(&s, store, out),
         Command::TooLarge { command, key } => {
             store.store_refused(key, store_mode(command), StoreOutcome::TooLarge);
@@ -185,7 +211,7 @@ fn execute(
         Command::Stats { args } => stats::stats(args, store, server, out),
         Command::Shutdown => Reply::ShutdownNotEnabled.write(out),
         Command::GetKeyTooLong => {
-            out.truncate(unsent);
+            out.truncate(*unsent);
             response::write_line(out, "CLIENT_ERROR bad command line format");
         }
         Command::Error(e) => response::write_line(out, e.message()),
@@ -193,7 +219,7 @@ fn execute(
             match reason.message() {
                 // memcached answers this one, after what it had pending, then closes.
                 Some(m) => response::write_line(out, m),
-                None => out.truncate(unsent),
+                None => out.truncate(*unsent),
             }
             return Flow::Close;
         }

@@ -4,7 +4,7 @@
 //! * [`parser`] — framing: request lines and data blocks in a connection's input buffer,
 //!   resumable across reads, with memcached's line limits, its handling of bad data blocks
 //!   and of items too large to accept (whose bytes are discarded as they arrive);
-//! * [`line`] — one request line to one [`Command`], with memcached's word counts, `noreply`
+//! * [`line`](mod@line) — one request line to one [`Command`], with memcached's word counts, `noreply`
 //!   rules and every `ERROR` / `CLIENT_ERROR` it answers;
 //! * [`number`] — numbers as memcached's `safe_strtoul`/`safe_strtoull`/`safe_strtol` read
 //!   them (leading spaces and zeros, wrapping negatives, silent 32-bit truncation);

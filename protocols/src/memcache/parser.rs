@@ -298,24 +298,27 @@ impl Parser {
 }
 
 /// Builds a storage request from its remembered line and the complete block in `buf`.
+/// `buf` holds at least `p.total()` bytes.
 fn finish_store<'a>(p: &PendingStore, buf: &'a [u8]) -> Request<'a> {
     let data = p.line_len;
     let end = data + p.value_len;
-    if &buf[end..end + 2] != b"\r\n" {
-        return Request {
+    let key = buf.get(p.key_start..p.key_start + p.key_len);
+    let value = buf.get(data..end);
+    match (key, value, buf.get(end..end + 2)) {
+        (Some(key), Some(value), Some(b"\r\n")) => Request {
+            command: Command::Store(Store {
+                command: p.command,
+                key,
+                flags: p.flags,
+                exptime: p.exptime,
+                value,
+                cas: p.cas,
+            }),
+            noreply: p.noreply,
+        },
+        _ => Request {
             command: Command::Error(ErrorReply::BadDataChunk),
             noreply: p.noreply,
-        };
-    }
-    Request {
-        command: Command::Store(Store {
-            command: p.command,
-            key: &buf[p.key_start..p.key_start + p.key_len],
-            flags: p.flags,
-            exptime: p.exptime,
-            value: &buf[data..end],
-            cas: p.cas,
-        }),
-        noreply: p.noreply,
+        },
     }
 }

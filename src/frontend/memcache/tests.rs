@@ -426,7 +426,14 @@ fn pending_replies_are_discarded() {
     junk.extend(vec![b'x'; 3000]);
     let (out, p) = talk(&s, &junk);
     assert_eq!((out.as_slice(), p.close), (&b""[..], true));
-    // But replies already handed to the caller are not taken back.
+    // A get's reply is sent at once, so it survives a later close or long-key get.
+    let (out, p) = talk(&s, b"gets 0 n\r\nversion\r\n\t1 HTTP/1.1\r\n");
+    assert_eq!((out.as_slice(), p.close), (&b"END\r\n"[..], true));
+    assert_eq!(
+        run(&s, format!("get a\r\nversion\r\nget {long}\r\n").as_bytes()),
+        "VALUE a 0 1\r\na\r\nEND\r\nCLIENT_ERROR bad command line format\r\n"
+    );
+    // And replies already handed to the caller are not taken back.
     let mut session = McSession::default();
     let mut out = Vec::new();
     session.process(b"version\r\n", &s, &info, &mut out);

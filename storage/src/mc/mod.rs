@@ -29,15 +29,15 @@
 //! # Memory
 //!
 //! An item is one allocation: a 24-byte header (CAS, expiry, flags, lengths), the key and
-//! the value ([`item`]); the shard's index spends 8 bytes per slot ([`Table`]). The memory
+//! the value (`item.rs`); the shard's index spends 8 bytes per slot ([`Table`]). The memory
 //! limit is split evenly between shards and each shard evicts on its own (CLOCK, see
-//! [`shard`]), which keeps eviction free of cross-shard locking; the shard count is lowered
+//! `shard.rs`), which keeps eviction free of cross-shard locking; the shard count is lowered
 //! when needed so that a shard's share stays at least twice the item size limit. What counts
 //! against the limit is the index plus each item as a glibc-style allocator rounds it.
 //! `stats`' `bytes` reports the items' own sizes, like memcached's.
 //!
 //! This engine is the stand-in until the slab allocator and segmented LRU land; they will
-//! replace [`item`] and [`shard`] behind the same API.
+//! replace `item.rs` and `shard.rs` behind the same API.
 //!
 //! # Time and flush_all
 //!
@@ -47,6 +47,13 @@
 //! same cutoff is taken by the first operation that sees the delay has passed. Items are
 //! reclaimed lazily (on access, by eviction or by [`McStore::crawl`]); `curr_items` counts
 //! them until then, as memcached's does.
+//!
+//! Differences from memcached 1.6.18, on purpose: expiry keeps milliseconds (memcached's
+//! clock ticks in whole seconds, so its items may die up to a second early; here an item
+//! lives at least its TTL); a flush is decided by CAS order, not by memcached's per-item
+//! last-access second, and a delayed `flush_all` issued after an immediate one does not
+//! bring the items the immediate one flushed back to life until its delay passes (memcached
+//! 1.6.18 does); the memory limit is per shard, not per slab class.
 
 mod item;
 mod shard;

@@ -39,7 +39,9 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn next_cas(&self) -> u64 {
-        self.cas.fetch_add(1, Ordering::Relaxed) + 1
+        // SeqCst so that a flush_all on another thread, which reads the counter to set its
+        // cutoff, sees every CAS handed out before it (one locked add on x86 either way).
+        self.cas.fetch_add(1, Ordering::SeqCst) + 1
     }
 }
 
