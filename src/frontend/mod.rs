@@ -1,9 +1,15 @@
-//! Front ends: where wire requests meet the storage crate.
+//! Front ends: where protocol messages meet storage operations.
+//!
+//! A front end takes parsed requests, runs them against `cachegate_storage`, and renders the
+//! outcomes with the reference server's exact bytes. Front ends do no I/O: the connection
+//! task owns the socket and hands them buffers, so every conversation can be tested
+//! bytes-in, bytes-out.
 //!
 //! * [`resp`] — runs a parsed RESP batch against the shared state, including the commands
 //!   that need the server itself ([`admin`]: INFO, CONFIG, CLIENT, HELLO, AUTH, RESET,
 //!   QUIT, SHUTDOWN).
-//! * `memcache` — the memcached front end over the concurrent mc store.
+//! * [`memcache`] — memcached's classic text protocol onto the memcached store.
 
 pub mod admin;
+pub mod memcache;
 pub mod resp;

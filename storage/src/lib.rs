@@ -1,26 +1,29 @@
 //! # cachegate-storage
 //!
-//! cachegate's data, single-threaded and synchronous: the Redis keyspace with its command
-//! table and handlers, and (later) the memcached store. The server serialises access and
-//! hands each batch of commands `&mut Store` (DESIGN decision 1); nothing here knows about
-//! sockets, tasks or metrics exporters.
+//! cachegate's data, synchronous: the Redis keyspace with its command table and handlers,
+//! and the memcached store. The keyspace is single-threaded: the server serialises access
+//! and hands each batch of commands `&mut Store` (DESIGN decision 1). The memcached store
+//! is concurrent, like memcached: `&self` methods over locked shards (DESIGN decision 2).
+//! Nothing here knows about sockets, tasks or metrics exporters.
 //!
 //! * [`table`] — the compact hash index (8 bytes per key) both stores sit on.
 //! * [`keyspace`] — databases of single-allocation entries, lazy and active expiry.
 //! * [`command`] — the command table (each command declared once), the dispatcher, and the
 //!   handlers, which write replies through `cachegate_protocols::resp::ReplyBuf`.
+//! * [`mc`] — the memcached store: concurrent, sharded, CLOCK eviction, real CAS.
 //! * [`stats`] — the counters INFO and `/metrics` read.
 //! * [`clock`] — the time source; tests use a manual clock instead of sleeping.
 //!
 //! Goals: redis-server 7.0's semantics and exact replies; a small, predictable memory
 //! footprint (DESIGN decision 12); no allocation per command on the common paths.
-//! Non-goals: thread safety (the owner synchronises), I/O of any kind.
+//! Non-goals: thread safety of the keyspace (the owner synchronises), I/O of any kind.
 
 pub mod clock;
 pub mod command;
 pub mod keyspace;
 pub mod lcs;
 pub mod long_double;
+pub mod mc;
 pub mod stats;
 pub mod table;
 

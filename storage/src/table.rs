@@ -106,6 +106,18 @@ impl<E: TableEntry> Table<E> {
         }
     }
 
+    /// An empty table hashing keys with `hasher`. Tables that share a hasher agree on every
+    /// key's hash, so a sharded store can hash a key once to pick both its shard and its
+    /// slot.
+    pub fn with_hasher(hasher: RandomState) -> Self {
+        Table {
+            slots: Box::new([]),
+            len: 0,
+            hasher,
+            _entries: PhantomData,
+        }
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.len
