@@ -20,7 +20,11 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use cachegate_protocols::memcache::ParserConfig;
+use cachegate_storage::mc::{McConfig, McStore};
+
 use crate::clients::{ClientInfo, Peer};
+use crate::conn::memcache::{McCounters, McCtx};
 use crate::engine::{Counters, Executor, Shared, Tunables};
 use crate::listener::{bind_all, bind_unix, tune};
 use crate::{conn, telemetry};
@@ -41,9 +45,26 @@ pub struct ServerCtx {
 struct Bound {
     resp_tcp: Vec<std::net::TcpListener>,
     resp_unix: Option<std::os::unix::net::UnixListener>,
+    mc_tcp: Vec<std::net::TcpListener>,
+    mc_unix: Option<std::os::unix::net::UnixListener>,
+}
+
+/// Settings accepted by the configuration that this build does not implement yet: refusing
+/// to start is better than silently ignoring them.
+fn unsupported(config: &Config) -> Result<(), String> {
+    if config.memcache.keyspace == cachegate_config::Keyspace::Shared {
+        return Err("memcache.keyspace = \"shared\" is not supported yet; use \"separate\"".into());
+    }
+    if config.memcache.udp_port != 0 {
+        return Err(
+            "memcache.udp_port: the memcached UDP protocol is not supported yet; set 0".into(),
+        );
+    }
+    Ok(())
 }
 
 fn bind(config: &Config) -> Result<Bound, String> {
+    unsupported(config)?;
     let resp_tcp = if config.port != 0 {
         bind_all(&config.bind, config.port, config.tcp_backlog)?
     } else {
@@ -54,9 +75,22 @@ fn bind(config: &Config) -> Result<Bound, String> {
     } else {
         Some(bind_unix(&config.unixsocket, config.unixsocketperm)?)
     };
+    let mc = &config.memcache;
+    let mc_tcp = if mc.port != 0 {
+        bind_all(&mc.bind, mc.port, config.tcp_backlog)?
+    } else {
+        Vec::new()
+    };
+    let mc_unix = if mc.unixsocket.is_empty() {
+        None
+    } else {
+        Some(bind_unix(&mc.unixsocket, mc.unixsocketperm)?)
+    };
     Ok(Bound {
         resp_tcp,
         resp_unix,
+        mc_tcp,
+        mc_unix,
     })
 }
 
@@ -97,6 +131,16 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         rebind_tx
             .send(listeners)
             .map_err(|_| PORT_APPLY_ERROR.to_string())
+    };
+    let mc_tcp_port = bound
+        .mc_tcp
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(0, |a| a.port());
+    let mc_config = config.memcache.clone();
+    let threads = match config.io_threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+        n => u64::from(n),
     };
     let execution_model = config.execution_model;
     let metrics = config.metrics.clone();
@@ -152,12 +196,45 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         let l = UnixListener::from_std(l).map_err(|e| e.to_string())?;
         tokio::spawn(accept_resp_unix(l, ctx.clone(), unixsocket.clone()));
     }
-    tokio::spawn(cron(ctx.clone(), hz));
+
+    // memcached listeners.
+    let item_size_max = usize::try_from(mc_config.max_item_size).unwrap_or(usize::MAX);
+    let mc_store = Arc::new(McStore::new(
+        McConfig {
+            max_bytes: usize::try_from(mc_config.memory_limit.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
+            item_size_max,
+            ..McConfig::default()
+        },
+        Box::new(SystemClock),
+    ));
+    let mc = Arc::new(McCtx {
+        store: mc_store,
+        counters: McCounters::default(),
+        max_connections: u64::from(mc_config.max_connections),
+        parser: ParserConfig {
+            item_size_max,
+            ..ParserConfig::default()
+        },
+        started: Instant::now(),
+        threads,
+        tcp_port: mc_tcp_port,
+        shutdown: ctx.shutdown.clone(),
+    });
+    for l in bound.mc_tcp {
+        let l = TcpListener::from_std(l).map_err(|e| e.to_string())?;
+        tokio::spawn(accept_mc_tcp(l, mc.clone(), ctx.clone()));
+    }
+    if let Some(l) = bound.mc_unix {
+        let l = UnixListener::from_std(l).map_err(|e| e.to_string())?;
+        tokio::spawn(accept_mc_unix(l, mc.clone()));
+    }
+    tokio::spawn(cron(ctx.clone(), mc.clone(), hz));
     if metrics.port != 0 {
         let addr: SocketAddr = format!("{}:{}", metrics.bind, metrics.port)
             .parse()
             .map_err(|_| format!("invalid metrics address {}:{}", metrics.bind, metrics.port))?;
-        telemetry::start(addr, ctx.clone())?;
+        telemetry::start(addr, ctx.clone(), mc.clone())?;
     }
     tracing::info!(
         port = tcp_port,
@@ -177,8 +254,10 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
     while ctx.resp_connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    if !unixsocket.is_empty() {
-        let _ = std::fs::remove_file(&unixsocket);
+    for path in [&unixsocket, &mc_config.unixsocket] {
+        if !path.is_empty() {
+            let _ = std::fs::remove_file(path);
+        }
     }
     tracing::info!("cachegate is now ready to exit, bye bye");
     Ok(())
@@ -269,6 +348,45 @@ async fn accept_resp_unix(l: UnixListener, ctx: Arc<ServerCtx>, path: String) {
     }
 }
 
+async fn accept_mc_tcp(l: TcpListener, mc: Arc<McCtx>, ctx: Arc<ServerCtx>) {
+    let mut stop = mc.shutdown.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            r = l.accept() => r,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                tune(&stream, ctx.tunables.tcp_keepalive.load(Ordering::Relaxed));
+                tokio::spawn(conn::memcache::serve(stream, mc.clone()));
+            }
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn accept_mc_unix(l: UnixListener, mc: Arc<McCtx>) {
+    let mut stop = mc.shutdown.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            r = l.accept() => r,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                tokio::spawn(conn::memcache::serve(stream, mc.clone()));
+            }
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// Admits a Redis connection (or refuses it over `maxclients`) and serves it.
 async fn start_resp<S>(mut stream: S, peer: Peer, fd: i64, ctx: Arc<ServerCtx>)
 where
@@ -299,9 +417,13 @@ where
     conn::resp::serve(stream, ctx, id).await;
 }
 
+/// Items the memcached crawler looks at per tick.
+const MC_CRAWL_BUDGET: usize = 4096;
+
 /// Periodic work at `hz`: active expiry within a quarter of each period (redis-server's
-/// slow-cycle budget), and once a second index maintenance.
-async fn cron(ctx: Arc<ServerCtx>, hz: u32) {
+/// slow-cycle budget), a step of the memcached crawler, and once a second index
+/// maintenance.
+async fn cron(ctx: Arc<ServerCtx>, mc: Arc<McCtx>, hz: u32) {
     let period = Duration::from_micros(1_000_000 / u64::from(hz));
     let budget = period / 4;
     let mut tick = tokio::time::interval(period);
@@ -314,6 +436,7 @@ async fn cron(ctx: Arc<ServerCtx>, hz: u32) {
             _ = stop.changed() => return,
         }
         n += 1;
+        mc.store.crawl(MC_CRAWL_BUDGET);
         let maintain = n.is_multiple_of(u64::from(hz));
         ctx.executor
             .run(move |s| {

@@ -18,6 +18,7 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Key, Label, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
+use crate::conn::memcache::McCtx;
 use crate::engine::Shared;
 use crate::server::ServerCtx;
 
@@ -221,6 +222,89 @@ impl Snapshot {
         self.gauges.push((name, labels, v));
     }
 
+    /// Adds the memcached side's values (read without the keyspace lock).
+    pub fn add_memcache(&mut self, mc: &McCtx) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let st = mc.store.stats();
+        let c = &st.counters;
+        let n = &mc.counters;
+        self.gauge("memcached_up", vec![], 1.0);
+        self.gauge(
+            "memcached_uptime_seconds",
+            vec![],
+            mc.started.elapsed().as_secs() as f64,
+        );
+        let cmd = |command: &str, status: &str| {
+            vec![
+                ("command", command.to_string()),
+                ("status", status.to_string()),
+            ]
+        };
+        for (command, hits, misses) in [
+            ("get", c.get_hits, c.get_misses),
+            ("delete", c.delete_hits, c.delete_misses),
+            ("incr", c.incr_hits, c.incr_misses),
+            ("decr", c.decr_hits, c.decr_misses),
+            ("cas", c.cas_hits, c.cas_misses),
+            ("touch", c.touch_hits, c.touch_misses),
+        ] {
+            self.counter("memcached_commands_total", cmd(command, "hit"), hits);
+            self.counter("memcached_commands_total", cmd(command, "miss"), misses);
+        }
+        self.counter(
+            "memcached_commands_total",
+            cmd("cas", "badval"),
+            c.cas_badval,
+        );
+        self.counter(
+            "memcached_commands_total",
+            cmd("flush", "hit"),
+            st.cmd_flush,
+        );
+        let sets = c
+            .cmd_set
+            .saturating_sub(c.cas_hits + c.cas_misses + c.cas_badval);
+        self.counter("memcached_commands_total", cmd("set", "hit"), sets);
+        self.gauge("memcached_current_items", vec![], st.curr_items as f64);
+        self.counter("memcached_items_total", vec![], c.total_items);
+        self.gauge("memcached_current_bytes", vec![], st.bytes as f64);
+        self.gauge("memcached_limit_bytes", vec![], st.limit_maxbytes as f64);
+        self.counter("memcached_items_evicted_total", vec![], c.evictions);
+        self.counter("memcached_items_reclaimed_total", vec![], c.reclaimed);
+        self.counter("memcached_item_too_large_total", vec![], c.store_too_large);
+        self.counter("memcached_item_no_memory_total", vec![], c.store_no_memory);
+        self.gauge(
+            "memcached_current_connections",
+            vec![],
+            n.curr_connections.load(Relaxed) as f64,
+        );
+        self.counter(
+            "memcached_connections_total",
+            vec![],
+            n.total_connections.load(Relaxed),
+        );
+        self.counter(
+            "memcached_connections_rejected_total",
+            vec![],
+            n.rejected_connections.load(Relaxed),
+        );
+        self.gauge(
+            "memcached_max_connections",
+            vec![],
+            mc.max_connections as f64,
+        );
+        self.counter(
+            "memcached_read_bytes_total",
+            vec![],
+            n.bytes_read.load(Relaxed),
+        );
+        self.counter(
+            "memcached_written_bytes_total",
+            vec![],
+            n.bytes_written.load(Relaxed),
+        );
+    }
+
     /// Reads every exported value from `s`.
     pub fn take(s: &Shared) -> Snapshot {
         let mut snap = Snapshot::default();
@@ -357,7 +441,7 @@ impl Handles {
 }
 
 /// Starts the `/metrics` endpoint on `addr` and the once-a-second publisher.
-pub fn start(addr: SocketAddr, ctx: Arc<ServerCtx>) -> Result<(), String> {
+pub fn start(addr: SocketAddr, ctx: Arc<ServerCtx>, mc: Arc<McCtx>) -> Result<(), String> {
     // Bind first so a busy port fails startup with a clear message.
     std::net::TcpListener::bind(addr)
         .map_err(|e| format!("could not bind metrics endpoint {addr}: {e}"))?;
@@ -385,7 +469,8 @@ pub fn start(addr: SocketAddr, ctx: Arc<ServerCtx>) -> Result<(), String> {
     tokio::spawn(async move {
         let mut stop = ctx.shutdown.subscribe();
         loop {
-            let snap = ctx.executor.run(|s| Snapshot::take(s)).await;
+            let mut snap = ctx.executor.run(|s| Snapshot::take(s)).await;
+            snap.add_memcache(&mc);
             handles.apply(snap);
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -1,3 +1,4 @@
 //! Per-connection tasks, one module per protocol.
 
+pub mod memcache;
 pub mod resp;

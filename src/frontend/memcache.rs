@@ -83,7 +83,15 @@ pub struct Processed {
     /// When known, how many more bytes (after `consumed`) the next request needs, so the
     /// caller can size its read buffer for a large data block.
     pub need: Option<usize>,
+    /// True if processing stopped early because the replies passed
+    /// [`OUTPUT_SOFT_LIMIT`]: write them, then call again with the rest of the input.
+    pub more: bool,
 }
+
+/// Reply bytes after which [`McSession::process`] stops so the caller can write them; a
+/// pipeline of large gets then costs the server about this much memory, not the sum of
+/// all its replies.
+pub const OUTPUT_SOFT_LIMIT: usize = 1024 * 1024;
 
 /// One memcached connection's protocol state.
 #[derive(Debug, Default)]
@@ -147,6 +155,7 @@ impl McSession {
                         consumed: pos + consumed,
                         close: false,
                         need,
+                        more: false,
                     }
                 }
                 Parse::Request { request, len } => {
@@ -156,6 +165,15 @@ impl McSession {
                             consumed: pos,
                             close: true,
                             need: None,
+                            more: false,
+                        };
+                    }
+                    if out.len() >= OUTPUT_SOFT_LIMIT {
+                        return Processed {
+                            consumed: pos,
+                            close: false,
+                            need: None,
+                            more: true,
                         };
                     }
                 }
