@@ -421,29 +421,24 @@ where
 const MC_CRAWL_BUDGET: usize = 4096;
 
 /// Periodic work at `hz`: active expiry within a quarter of each period (redis-server's
-/// slow-cycle budget), a step of the memcached crawler, and once a second index
-/// maintenance.
+/// slow-cycle budget), a step of the memcached crawler, and index maintenance (moving
+/// resizes along, shrinking emptied indexes).
 async fn cron(ctx: Arc<ServerCtx>, mc: Arc<McCtx>, hz: u32) {
     let period = Duration::from_micros(1_000_000 / u64::from(hz));
     let budget = period / 4;
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stop = ctx.shutdown.subscribe();
-    let mut n: u64 = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        n += 1;
         mc.store.crawl(MC_CRAWL_BUDGET);
-        let maintain = n.is_multiple_of(u64::from(hz));
         ctx.executor
             .run(move |s| {
                 s.store.active_expire(budget);
-                if maintain {
-                    s.store.maintain();
-                }
+                s.store.maintain();
             })
             .await;
     }

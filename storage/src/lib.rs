@@ -154,7 +154,8 @@ impl Store {
         keyspace::expire::cycle(tail.into_iter().chain(head), now, budget, &mut self.stats);
     }
 
-    /// Periodic maintenance: shrinks indexes left mostly empty by deletions.
+    /// Periodic maintenance: moves index resizes along and shrinks indexes left mostly
+    /// empty by deletions.
     pub fn maintain(&mut self) {
         for db in self.keyspace.iter_mut() {
             db.shrink();

@@ -22,8 +22,8 @@
 //!   present for a whole iteration is returned at least once, even if the table grows or
 //!   shrinks in between.
 //!
-//! Resizing rehashes every entry at once (reading each key); incremental rehashing is future
-//! work. Pointers must fit in 48 bits, true of user-space addresses on x86-64 and AArch64
+//! Resizing is incremental (see [`Table`]), so a table of millions of keys never stalls a
+//! command while it doubles. Pointers must fit in 48 bits, true of user-space addresses on x86-64 and AArch64
 //! Linux; [`Table::insert`] checks it.
 
 use std::marker::PhantomData;
@@ -78,64 +78,31 @@ fn tag_of(hash: u64) -> u64 {
     (hash >> 57) << TAG_SHIFT
 }
 
-/// A hash index from keys to owned entries. Single-threaded; the owner synchronises.
-pub struct Table<E: TableEntry> {
+/// One slot array: the Robin Hood operations that do not need to read entries.
+struct Slots {
     slots: Box<[u64]>,
+    /// Occupied slots.
     len: usize,
-    hasher: RandomState,
-    _entries: PhantomData<E>,
 }
 
-// SAFETY: the table owns its entries exclusively; sending it sends them.
-unsafe impl<E: TableEntry> Send for Table<E> {}
-
-impl<E: TableEntry> Default for Table<E> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<E: TableEntry> Table<E> {
-    /// An empty table (no allocation until the first insert).
-    pub fn new() -> Self {
-        Table {
+impl Slots {
+    fn empty() -> Slots {
+        Slots {
             slots: Box::new([]),
             len: 0,
-            hasher: RandomState::new(),
-            _entries: PhantomData,
         }
     }
 
-    /// An empty table hashing keys with `hasher`. Tables that share a hasher agree on every
-    /// key's hash, so a sharded store can hash a key once to pick both its shard and its
-    /// slot.
-    pub fn with_hasher(hasher: RandomState) -> Self {
-        Table {
-            slots: Box::new([]),
+    fn with_capacity(cap: usize) -> Slots {
+        Slots {
+            slots: vec![0u64; cap].into_boxed_slice(),
             len: 0,
-            hasher,
-            _entries: PhantomData,
         }
     }
 
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True if there are no entries.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Number of slots.
-    pub fn capacity(&self) -> usize {
+    #[inline]
+    fn cap(&self) -> usize {
         self.slots.len()
-    }
-
-    /// Bytes used by the slot array.
-    pub fn index_bytes(&self) -> usize {
-        self.slots.len() * 8
     }
 
     #[inline]
@@ -143,15 +110,8 @@ impl<E: TableEntry> Table<E> {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// The hash of `key` (computed once per command and passed to the other methods).
     #[inline]
-    pub fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
-    /// The slot holding `key`, if present.
-    #[inline]
-    pub fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+    fn find<E: TableEntry>(&self, hash: u64, key: &[u8]) -> Option<usize> {
         if self.len == 0 {
             return None;
         }
@@ -164,7 +124,7 @@ impl<E: TableEntry> Table<E> {
             if slot == 0 || dist_of(slot) < dist {
                 return None;
             }
-            // SAFETY: occupied slots hold live entries owned by this table.
+            // SAFETY: occupied slots hold live entries owned by the table.
             if slot & TAG_BITS == tag && unsafe { E::key(ptr_of(slot)) } == key {
                 return Some(idx);
             }
@@ -173,51 +133,9 @@ impl<E: TableEntry> Table<E> {
         }
     }
 
-    /// The entry in occupied slot `idx`.
-    #[inline]
-    pub fn ptr_at(&self, idx: usize) -> NonNull<u8> {
-        ptr_of(self.slots[idx])
-    }
-
-    /// The caller's flag bit of occupied slot `idx`.
-    #[inline]
-    pub fn flag_at(&self, idx: usize) -> bool {
-        self.slots[idx] & FLAG_BIT != 0
-    }
-
-    /// Sets the caller's flag bit of occupied slot `idx`.
-    pub fn set_flag_at(&mut self, idx: usize, flag: bool) {
-        if flag {
-            self.slots[idx] |= FLAG_BIT;
-        } else {
-            self.slots[idx] &= !FLAG_BIT;
-        }
-    }
-
-    /// Puts `ptr` (an entry with the same key) in slot `idx` and returns the old entry, which
-    /// the caller now owns.
-    pub fn replace_at(&mut self, idx: usize, ptr: NonNull<u8>, flag: bool) -> NonNull<u8> {
-        let old = self.slots[idx];
-        let addr = checked_addr(ptr);
-        let keep = old & !(PTR_BITS | FLAG_BIT);
-        self.slots[idx] = keep | addr | if flag { FLAG_BIT } else { 0 };
-        ptr_of(old)
-    }
-
-    /// Adds an entry whose key is known to be absent. The table takes ownership.
-    pub fn insert(&mut self, hash: u64, ptr: NonNull<u8>, flag: bool) {
-        if (self.len + 1) * 10 > self.slots.len() * 9 {
-            self.resize((self.slots.len() * 2).max(MIN_CAPACITY));
-        }
-        let slot = checked_addr(ptr) | tag_of(hash) | if flag { FLAG_BIT } else { 0 };
-        self.len += 1;
-        if let Err(carried) = self.place(hash, slot) {
-            self.grow_with(carried);
-        }
-    }
-
-    /// Robin Hood placement. On a displacement past [`MAX_DIST`] returns the slot left
-    /// without a home (which may be another entry than the one being placed).
+    /// Robin Hood placement of `slot` (tag and flag set, distance ignored). On a
+    /// displacement past [`MAX_DIST`] returns the slot left without a home (which may be
+    /// another entry than the one being placed).
     fn place(&mut self, hash: u64, mut slot: u64) -> Result<(), u64> {
         let mask = self.mask();
         let mut idx = hash as usize & mask;
@@ -226,6 +144,7 @@ impl<E: TableEntry> Table<E> {
             let cur = self.slots[idx];
             if cur == 0 {
                 self.slots[idx] = with_dist(slot, dist);
+                self.len += 1;
                 return Ok(());
             }
             if dist_of(cur) < dist {
@@ -241,63 +160,8 @@ impl<E: TableEntry> Table<E> {
         }
     }
 
-    fn grow_with(&mut self, carried: u64) {
-        let mut pending = vec![carried];
-        let mut cap = self.slots.len() * 2;
-        while let Some(slot) = pending.pop() {
-            self.resize(cap);
-            // SAFETY: the carried slot holds a live entry.
-            let hash = self.hash(unsafe { E::key(ptr_of(slot)) });
-            let slot = (slot & !(TAG_BITS | (0xff << DIST_SHIFT))) | tag_of(hash);
-            if let Err(again) = self.place(hash, slot) {
-                pending.push(again);
-                cap *= 2;
-            }
-        }
-    }
-
-    /// Rebuilds the index with `cap` slots (a power of two, at least `len`).
-    fn resize(&mut self, cap: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![0u64; cap].into_boxed_slice());
-        let mut overflow = None;
-        for &slot in old.iter().filter(|&&s| s != 0) {
-            // SAFETY: occupied slots hold live entries owned by this table.
-            let hash = self.hash(unsafe { E::key(ptr_of(slot)) });
-            let slot = (slot & (PTR_BITS | FLAG_BIT)) | tag_of(hash);
-            if let Err(carried) = self.place(hash, slot) {
-                overflow = Some(carried);
-                break;
-            }
-        }
-        if let Some(carried) = overflow {
-            // Pathological clustering: start over, larger. Entries already placed are in the
-            // new slots, the rest still in `old`; collect both.
-            let mut all: Vec<u64> = self.slots.iter().copied().filter(|&s| s != 0).collect();
-            all.push(carried);
-            let placed: std::collections::HashSet<u64> = all.iter().map(|s| s & PTR_BITS).collect();
-            all.extend(
-                old.iter()
-                    .copied()
-                    .filter(|&s| s != 0 && !placed.contains(&(s & PTR_BITS))),
-            );
-            self.slots = vec![0u64; cap * 2].into_boxed_slice();
-            let mut retry = Vec::new();
-            for slot in all {
-                // SAFETY: as above.
-                let hash = self.hash(unsafe { E::key(ptr_of(slot)) });
-                let slot = (slot & (PTR_BITS | FLAG_BIT)) | tag_of(hash);
-                if let Err(c) = self.place(hash, slot) {
-                    retry.push(c);
-                }
-            }
-            for c in retry {
-                self.grow_with(c);
-            }
-        }
-    }
-
-    /// Removes the entry in occupied slot `idx` and returns it; the caller now owns it.
-    pub fn remove_at(&mut self, idx: usize) -> NonNull<u8> {
+    /// Removes the slot at `idx` with a backward shift; returns it.
+    fn remove_at(&mut self, idx: usize) -> u64 {
         let mask = self.mask();
         let removed = self.slots[idx];
         let mut i = idx;
@@ -312,34 +176,16 @@ impl<E: TableEntry> Table<E> {
             i = next;
         }
         self.len -= 1;
-        ptr_of(removed)
+        removed
     }
 
-    /// Shrinks the index when it is under 10 % full (never below a minimum), as redis-server
-    /// does from its cron. Slot positions change, so no slot index may be held across it.
-    pub fn shrink_to_fit(&mut self) {
-        let cap = self.slots.len();
-        if cap > MIN_CAPACITY && self.len * 10 < cap {
-            let mut want = MIN_CAPACITY;
-            while (self.len + 1) * 10 > want * 9 / 2 {
-                want *= 2;
-            }
-            if want < cap {
-                self.resize(want);
-            }
-        }
-    }
-
-    /// Visits the entries whose home slot is the one `cursor` points at, and returns the next
-    /// cursor (0 when a full iteration is done). Cursors follow redis-server's reverse-binary
-    /// order, so resizing between calls never skips an entry.
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(NonNull<u8>, bool)) -> u64 {
+    /// Calls `f` with every entry whose home slot is `home`.
+    fn each_at_home(&self, home: usize, f: &mut impl FnMut(NonNull<u8>, bool)) {
         if self.slots.is_empty() {
-            return 0;
+            return;
         }
-        let mask = self.mask() as u64;
-        let home = (cursor & mask) as usize;
-        let mut idx = home;
+        let mask = self.mask();
+        let mut idx = home & mask;
         for k in 0..=MAX_DIST {
             let slot = self.slots[idx];
             if slot == 0 {
@@ -351,9 +197,299 @@ impl<E: TableEntry> Table<E> {
             } else if d < k {
                 break;
             }
-            idx = (idx + 1) & mask as usize;
+            idx = (idx + 1) & mask;
         }
-        let mut v = cursor | !mask;
+    }
+}
+
+/// A hash index from keys to owned entries. Single-threaded; the owner synchronises.
+///
+/// Resizing is incremental, as redis-server's rehashing is: a resize allocates the new slot
+/// array and moves entries over from the old one a few slots per insert (and per
+/// [`Table::maintain`] call), so no single command pays for rehashing a large table. While
+/// both arrays exist, lookups look in both, inserts go to the new one, and slot indexes
+/// number the new array first and the old one after it.
+pub struct Table<E: TableEntry> {
+    cur: Slots,
+    /// The array being emptied into `cur`, and the next slot of it to move.
+    old: Option<(Slots, usize)>,
+    hasher: RandomState,
+    _entries: PhantomData<E>,
+}
+
+/// Old slots examined per insert while a resize is in progress. Each insert moves more
+/// than it adds, so the old array always drains before the new one fills.
+const MIGRATE_PER_INSERT: usize = 32;
+
+// SAFETY: the table owns its entries exclusively; sending it sends them.
+unsafe impl<E: TableEntry> Send for Table<E> {}
+
+impl<E: TableEntry> Default for Table<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: TableEntry> Table<E> {
+    /// An empty table (no allocation until the first insert).
+    pub fn new() -> Self {
+        Self::with_hasher(RandomState::new())
+    }
+
+    /// An empty table hashing keys with `hasher`. Tables that share a hasher agree on every
+    /// key's hash, so a sharded store can hash a key once to pick both its shard and its
+    /// slot.
+    pub fn with_hasher(hasher: RandomState) -> Self {
+        Table {
+            cur: Slots::empty(),
+            old: None,
+            hasher,
+            _entries: PhantomData,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.cur.len + self.old.as_ref().map_or(0, |(o, _)| o.len)
+    }
+
+    /// True if there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of slot indexes (both arrays while a resize is in progress).
+    pub fn capacity(&self) -> usize {
+        self.cur.cap() + self.old.as_ref().map_or(0, |(o, _)| o.cap())
+    }
+
+    /// Bytes used by the slot arrays.
+    pub fn index_bytes(&self) -> usize {
+        self.capacity() * 8
+    }
+
+    /// True while entries are being moved to a resized array.
+    pub fn is_resizing(&self) -> bool {
+        self.old.is_some()
+    }
+
+    /// The hash of `key` (computed once per command and passed to the other methods).
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The slot holding `key`, if present.
+    #[inline]
+    pub fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        if let Some(i) = self.cur.find::<E>(hash, key) {
+            return Some(i);
+        }
+        let (old, _) = self.old.as_ref()?;
+        old.find::<E>(hash, key).map(|j| self.cur.cap() + j)
+    }
+
+    /// The array and local index of slot index `idx`.
+    #[inline]
+    fn locate(&self, idx: usize) -> (&Slots, usize) {
+        let cap = self.cur.cap();
+        match &self.old {
+            Some((old, _)) if idx >= cap => (old, idx - cap),
+            _ => (&self.cur, idx),
+        }
+    }
+
+    #[inline]
+    fn locate_mut(&mut self, idx: usize) -> (&mut Slots, usize) {
+        let cap = self.cur.cap();
+        match &mut self.old {
+            Some((old, _)) if idx >= cap => (old, idx - cap),
+            _ => (&mut self.cur, idx),
+        }
+    }
+
+    #[inline]
+    fn slot(&self, idx: usize) -> u64 {
+        let (s, i) = self.locate(idx);
+        s.slots[i]
+    }
+
+    /// The entry in occupied slot `idx`.
+    #[inline]
+    pub fn ptr_at(&self, idx: usize) -> NonNull<u8> {
+        ptr_of(self.slot(idx))
+    }
+
+    /// The caller's flag bit of occupied slot `idx`.
+    #[inline]
+    pub fn flag_at(&self, idx: usize) -> bool {
+        self.slot(idx) & FLAG_BIT != 0
+    }
+
+    /// Sets the caller's flag bit of occupied slot `idx`.
+    pub fn set_flag_at(&mut self, idx: usize, flag: bool) {
+        let (s, i) = self.locate_mut(idx);
+        if flag {
+            s.slots[i] |= FLAG_BIT;
+        } else {
+            s.slots[i] &= !FLAG_BIT;
+        }
+    }
+
+    /// Puts `ptr` (an entry with the same key) in slot `idx` and returns the old entry, which
+    /// the caller now owns.
+    pub fn replace_at(&mut self, idx: usize, ptr: NonNull<u8>, flag: bool) -> NonNull<u8> {
+        let addr = checked_addr(ptr);
+        let (s, i) = self.locate_mut(idx);
+        let old = s.slots[i];
+        let keep = old & !(PTR_BITS | FLAG_BIT);
+        s.slots[i] = keep | addr | if flag { FLAG_BIT } else { 0 };
+        ptr_of(old)
+    }
+
+    /// Adds an entry whose key is known to be absent. The table takes ownership. Slot
+    /// indexes held before the call are invalid after it.
+    pub fn insert(&mut self, hash: u64, ptr: NonNull<u8>, flag: bool) {
+        self.migrate(MIGRATE_PER_INSERT);
+        if (self.cur.len + 1) * 10 > self.cur.cap() * 9 {
+            // A resize still running (very unlikely: inserts drain it first) finishes now.
+            self.migrate(usize::MAX);
+            self.start_resize((self.cur.cap() * 2).max(MIN_CAPACITY));
+        }
+        let slot = checked_addr(ptr) | tag_of(hash) | if flag { FLAG_BIT } else { 0 };
+        if let Err(carried) = self.cur.place(hash, slot) {
+            self.grow_with(carried);
+        }
+    }
+
+    /// Makes `cur` a fresh array of `cap` slots and the current one the array to drain.
+    fn start_resize(&mut self, cap: usize) {
+        let old = std::mem::replace(&mut self.cur, Slots::with_capacity(cap));
+        if old.len > 0 {
+            self.old = Some((old, 0));
+        }
+    }
+
+    /// Moves entries from the old array, examining up to `budget` of its slots.
+    fn migrate(&mut self, budget: usize) {
+        let Some((mut old, mut pos)) = self.old.take() else {
+            return;
+        };
+        let mut examined = 0;
+        while pos < old.cap() && examined < budget {
+            examined += 1;
+            if old.slots[pos] == 0 {
+                pos += 1;
+                continue;
+            }
+            // Removing shifts the next entries back into `pos`: look at it again. Every slot
+            // before `pos` stays empty, so the walk ends with the old array empty.
+            let slot = old.remove_at(pos);
+            // SAFETY: the slot held a live entry owned by this table.
+            let hash = self.hash(unsafe { E::key(ptr_of(slot)) });
+            let slot = (slot & (PTR_BITS | FLAG_BIT)) | tag_of(hash);
+            if let Err(carried) = self.cur.place(hash, slot) {
+                self.grow_with(carried);
+            }
+        }
+        if pos < old.cap() && old.len > 0 {
+            self.old = Some((old, pos));
+        }
+    }
+
+    /// Pathological clustering in `cur`: rebuild it at twice the size, synchronously.
+    fn grow_with(&mut self, carried: u64) {
+        let mut pending = vec![carried];
+        let mut cap = self.cur.cap() * 2;
+        while let Some(first) = pending.pop() {
+            let mut all: Vec<u64> = self.cur.slots.iter().copied().filter(|&s| s != 0).collect();
+            all.push(first);
+            all.append(&mut pending);
+            self.cur = Slots::with_capacity(cap);
+            for slot in all {
+                // SAFETY: every collected slot holds a live entry.
+                let hash = self.hash(unsafe { E::key(ptr_of(slot)) });
+                let slot = (slot & (PTR_BITS | FLAG_BIT)) | tag_of(hash);
+                if let Err(c) = self.cur.place(hash, slot) {
+                    pending.push(c);
+                }
+            }
+            cap *= 2;
+        }
+    }
+
+    /// Removes the entry in occupied slot `idx` and returns it; the caller now owns it.
+    /// Entries after it may shift into `idx`; other held indexes are invalid.
+    pub fn remove_at(&mut self, idx: usize) -> NonNull<u8> {
+        let (s, i) = self.locate_mut(idx);
+        let removed = s.remove_at(i);
+        if matches!(&self.old, Some((o, _)) if o.len == 0) {
+            self.old = None;
+        }
+        ptr_of(removed)
+    }
+
+    /// Periodic upkeep (redis-server does it from its cron): moves part of a resize in
+    /// progress along, and starts shrinking an index left under 10 % full. Slot indexes held
+    /// before the call are invalid after it.
+    pub fn maintain(&mut self) {
+        if self.old.is_some() {
+            self.migrate(16 * 1024);
+            return;
+        }
+        let cap = self.cur.cap();
+        let len = self.cur.len;
+        if len == 0 && cap > 0 {
+            self.cur = Slots::empty();
+            return;
+        }
+        if cap > MIN_CAPACITY && len * 10 < cap {
+            let mut want = MIN_CAPACITY;
+            while (len + 1) * 10 > want * 9 / 2 {
+                want *= 2;
+            }
+            if want < cap {
+                self.start_resize(want);
+            }
+        }
+    }
+
+    /// Visits the entries whose home slot is the one `cursor` points at, and returns the next
+    /// cursor (0 when a full iteration is done). Cursors follow redis-server's reverse-binary
+    /// order, and during a resize both arrays are visited the way redis-server visits its
+    /// two rehashing tables, so resizing between calls never skips an entry.
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(NonNull<u8>, bool)) -> u64 {
+        let mut v = cursor;
+        let small_mask = match &self.old {
+            None => {
+                if self.cur.cap() == 0 {
+                    return 0;
+                }
+                let m = self.cur.mask() as u64;
+                self.cur.each_at_home((v & m) as usize, &mut f);
+                m
+            }
+            Some((old, _)) => {
+                let (small, large) = if self.cur.cap() <= old.cap() {
+                    (&self.cur, old)
+                } else {
+                    (old, &self.cur)
+                };
+                let m0 = small.mask() as u64;
+                let m1 = large.mask() as u64;
+                small.each_at_home((v & m0) as usize, &mut f);
+                // Then every slot of the larger array that expands from it.
+                loop {
+                    large.each_at_home((v & m1) as usize, &mut f);
+                    v = (((v | m0).wrapping_add(1)) & !m0) | (v & m0);
+                    if v & (m0 ^ m1) == 0 {
+                        break;
+                    }
+                }
+                m0
+            }
+        };
+        v |= !small_mask;
         v = v.reverse_bits();
         v = v.wrapping_add(1);
         v.reverse_bits()
@@ -362,52 +498,63 @@ impl<E: TableEntry> Table<E> {
     /// An occupied slot chosen from `random` (the first occupied slot at or after a random
     /// position), or `None` if empty.
     pub fn random_slot(&self, random: u64) -> Option<usize> {
-        if self.len == 0 {
+        if self.is_empty() {
             return None;
         }
-        let mask = self.mask();
-        let start = random as usize & mask;
-        (0..self.slots.len())
-            .map(|i| (start + i) & mask)
-            .find(|&i| self.slots[i] != 0)
+        let total = self.capacity();
+        let start = (random % total as u64) as usize;
+        (0..total)
+            .map(|i| (start + i) % total)
+            .find(|&i| self.slot(i) != 0)
     }
 
-    /// The flag of slot `idx` if it is occupied, `None` if empty (for walks by position).
+    /// The flag of slot `idx` if it is occupied, `None` if empty or out of range (for walks
+    /// by position).
     pub fn slot_flag(&self, idx: usize) -> Option<bool> {
-        match self.slots.get(idx) {
-            Some(&s) if s != 0 => Some(s & FLAG_BIT != 0),
-            _ => None,
+        if idx >= self.capacity() {
+            return None;
+        }
+        match self.slot(idx) {
+            0 => None,
+            s => Some(s & FLAG_BIT != 0),
         }
     }
 
     /// Next occupied slot at or after `idx`, without wrapping; for incremental walks.
     pub fn next_occupied(&self, idx: usize) -> Option<usize> {
-        (idx..self.slots.len()).find(|&i| self.slots[i] != 0)
+        (idx..self.capacity()).find(|&i| self.slot(i) != 0)
+    }
+
+    fn all_slots(&self) -> impl Iterator<Item = u64> + '_ {
+        let old = self.old.as_ref().map(|(o, _)| &o.slots[..]).unwrap_or(&[]);
+        self.cur
+            .slots
+            .iter()
+            .chain(old.iter())
+            .copied()
+            .filter(|&s| s != 0)
     }
 
     /// Every entry, in slot order, with its flag.
     pub fn iter(&self) -> impl Iterator<Item = (NonNull<u8>, bool)> + '_ {
-        self.slots
-            .iter()
-            .filter(|&&s| s != 0)
-            .map(|&s| (ptr_of(s), s & FLAG_BIT != 0))
+        self.all_slots().map(|s| (ptr_of(s), s & FLAG_BIT != 0))
     }
 
     /// Frees every entry and the index.
     pub fn clear(&mut self) {
-        for &slot in self.slots.iter().filter(|&&s| s != 0) {
+        for slot in self.all_slots() {
             // SAFETY: occupied slots hold live entries owned by this table.
             unsafe { E::free(ptr_of(slot)) };
         }
-        self.slots = Box::new([]);
-        self.len = 0;
+        self.cur = Slots::empty();
+        self.old = None;
     }
 
     /// Takes every entry out (the table ends empty), for moving them elsewhere.
     pub fn take_all(&mut self) -> Vec<(NonNull<u8>, bool)> {
         let all = self.iter().collect();
-        self.slots = Box::new([]);
-        self.len = 0;
+        self.cur = Slots::empty();
+        self.old = None;
         all
     }
 }
@@ -487,7 +634,10 @@ mod tests {
             let k = i.to_le_bytes();
             assert_eq!(t.find(t.hash(&k), &k).is_some(), i % 2 == 1);
         }
-        t.shrink_to_fit();
+        t.maintain();
+        while t.is_resizing() {
+            t.maintain();
+        }
         for i in (1..5000u32).step_by(2) {
             let k = i.to_le_bytes();
             assert!(t.find(t.hash(&k), &k).is_some());
@@ -518,7 +668,10 @@ mod tests {
                 for i in 1000..20000u32 {
                     remove(&mut t, &i.to_le_bytes());
                 }
-                t.shrink_to_fit();
+                t.maintain();
+                while t.is_resizing() {
+                    t.maintain();
+                }
             }
             if cursor == 0 {
                 break;
@@ -527,6 +680,41 @@ mod tests {
         for i in 0..1000u32 {
             assert!(seen.contains(&i.to_le_bytes().to_vec()), "missed {i}");
         }
+    }
+
+    #[test]
+    fn lookups_and_removals_during_a_resize() {
+        let mut t = Table::<Boxed>::new();
+        let mut live = HashSet::new();
+        let mut saw_resize = false;
+        for i in 0..20_000u32 {
+            insert(&mut t, &i.to_le_bytes());
+            live.insert(i);
+            saw_resize |= t.is_resizing();
+            if i % 3 == 0 && t.is_resizing() {
+                // Remove an older key, wherever it lives now.
+                let victim = i / 2;
+                assert_eq!(remove(&mut t, &victim.to_le_bytes()), live.remove(&victim));
+            }
+            if i % 97 == 0 {
+                for j in (0..=i).step_by(7) {
+                    let k = j.to_le_bytes();
+                    assert_eq!(
+                        t.find(t.hash(&k), &k).is_some(),
+                        live.contains(&j),
+                        "key {j} at {i}"
+                    );
+                }
+            }
+        }
+        assert!(saw_resize);
+        assert_eq!(t.len(), live.len());
+        while t.is_resizing() {
+            t.maintain();
+        }
+        let keys: HashSet<Vec<u8>> = t.iter().map(|(p, _)| key_of(p)).collect();
+        let want: HashSet<Vec<u8>> = live.iter().map(|k| k.to_le_bytes().to_vec()).collect();
+        assert_eq!(keys, want);
     }
 
     proptest::proptest! {

@@ -310,9 +310,10 @@ impl Db {
         self.expire_cursor = 0;
     }
 
-    /// Shrinks the index after mass deletions (from the periodic maintenance).
+    /// Index upkeep from the periodic maintenance: moves a resize along, and starts
+    /// shrinking an index left mostly empty by deletions.
     pub fn shrink(&mut self) {
-        self.table.shrink_to_fit();
+        self.table.maintain();
     }
 }
 
