@@ -128,3 +128,40 @@ fn unknown_and_arity() {
         arr(vec![bulk("a"), bulk("b")])
     );
 }
+
+#[test]
+fn errors_quote_arguments_as_sent() {
+    let mut h = Harness::new();
+    // Not UTF-8: echoed byte for byte, not replaced.
+    assert_eq!(
+        h.run_bytes(&[b"FOO", b"\xff\x00hidden"]),
+        cachegate_protocols::resp::Frame::error(b"ERR unknown command 'FOO', with args beginning with: '\xff' ")
+    );
+    assert_eq!(
+        h.run_bytes(&[b"OBJECT", b"\xfe"]),
+        cachegate_protocols::resp::Frame::error(b"ERR unknown subcommand '\xfe'. Try OBJECT HELP.")
+    );
+    assert_eq!(
+        h.run_bytes(&[b"EXPIRE", b"k", b"1", b"\xfd"]),
+        cachegate_protocols::resp::Frame::error(b"ERR Unsupported option \xfd")
+    );
+}
+
+#[test]
+fn database_index_range() {
+    let mut h = Harness::new();
+    h.run(&["SET", "k", "v"]);
+    // An integer outside `int` gets redis-server's range message; a non-integer does not.
+    let range = err("ERR value is out of range, value must between -2147483648 and 2147483647");
+    assert_eq!(h.run(&["SELECT", "2147483648"]), range);
+    assert_eq!(h.run(&["MOVE", "k", "-2147483649"]), range);
+    assert_eq!(h.run(&["COPY", "k", "d", "DB", "2147483648"]), range);
+    assert_eq!(
+        h.run(&["SELECT", "9223372036854775808"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        h.run(&["SELECT", "2147483647"]),
+        err("ERR DB index is out of range")
+    );
+}

@@ -91,10 +91,10 @@ fn parse_expire_flags(args: &Args<'_>) -> Result<ExpireFlags, CommandError> {
         } else if is(opt, "LT") {
             f.lt = true;
         } else {
-            return Err(CommandError::Owned(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(args::cstr(opt))
-            )));
+            return Err(CommandError::quoting(&[
+                b"ERR Unsupported option ",
+                args::cstr(opt),
+            ]));
         }
     }
     if f.nx && (f.xx || f.gt || f.lt) {

@@ -63,6 +63,9 @@ pub enum CommandError {
     Static(&'static str),
     /// A formatted message, code included; CR/LF are made safe when it is written.
     Owned(String),
+    /// A formatted message that quotes request bytes (code included). Kept as bytes because
+    /// redis-server echoes arguments as sent, even when they are not UTF-8.
+    Bytes(Vec<u8>),
 }
 
 impl CommandError {
@@ -86,12 +89,29 @@ impl CommandError {
             }
             CommandError::Static(s) => (*s).into(),
             CommandError::Owned(s) => s.clone().into(),
+            CommandError::Bytes(b) => String::from_utf8_lossy(b).into_owned().into(),
         }
+    }
+
+    /// The reply text without the leading `-`, byte for byte as it is sent.
+    pub fn message_bytes(&self) -> Cow<'static, [u8]> {
+        match self {
+            CommandError::Bytes(b) => b.clone().into(),
+            other => match other.message() {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+            },
+        }
+    }
+
+    /// Builds a [`CommandError::Bytes`] from pieces of text and request bytes.
+    pub fn quoting(parts: &[&[u8]]) -> CommandError {
+        CommandError::Bytes(parts.concat())
     }
 
     /// Writes this error as a reply.
     pub fn write(&self, out: &mut ReplyBuf) {
-        out.error_sanitized(self.message().as_bytes());
+        out.error_sanitized(&self.message_bytes());
     }
 }
 
@@ -386,27 +406,27 @@ pub enum Outcome {
 }
 
 /// Formats redis-server's unknown-command error: the name and the first arguments, each cut
-/// at a NUL byte as C strings are, within 128 characters.
+/// at a NUL byte as C strings are, within 128 bytes, quoted as sent (not necessarily UTF-8).
 fn unknown_command_error(args: &Args<'_>) -> CommandError {
-    let mut listed = String::new();
+    let mut listed: Vec<u8> = Vec::new();
     for arg in args.iter().skip(1) {
         if listed.len() >= 128 {
             break;
         }
         let room = 128 - listed.len();
         let arg = args::cstr(arg);
-        let shown = &arg[..arg.len().min(room)];
-        listed.push('\'');
-        listed.push_str(&String::from_utf8_lossy(shown));
-        listed.push_str("' ");
+        listed.push(b'\'');
+        listed.extend_from_slice(&arg[..arg.len().min(room)]);
+        listed.extend_from_slice(b"' ");
     }
     let name = args::cstr(args.get(0));
     let name = &name[..name.len().min(128)];
-    CommandError::Owned(format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        String::from_utf8_lossy(name),
-        listed
-    ))
+    CommandError::quoting(&[
+        b"ERR unknown command '",
+        name,
+        b"', with args beginning with: ",
+        &listed,
+    ])
 }
 
 impl Store {
@@ -432,11 +452,14 @@ impl Store {
             Err(LookupError::UnknownSubcommand(parent)) => {
                 let sub = args::cstr(args.get(1));
                 let sub = &sub[..sub.len().min(128)];
-                let err = CommandError::Owned(format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    String::from_utf8_lossy(sub),
-                    self.commands.spec(parent).name.to_ascii_uppercase()
-                ));
+                let container = self.commands.spec(parent).name.to_ascii_uppercase();
+                let err = CommandError::quoting(&[
+                    b"ERR unknown subcommand '",
+                    sub,
+                    b"'. Try ",
+                    container.as_bytes(),
+                    b" HELP.",
+                ]);
                 self.reject(None, err, out);
                 return Outcome::Done;
             }
@@ -481,8 +504,7 @@ impl Store {
             debug_assert_eq!(out.len(), mark, "handler wrote a reply before failing");
             out.truncate(mark);
             self.commands.stats_mut(id).failed_calls += 1;
-            let msg = e.message();
-            self.stats.count_error(msg.as_bytes());
+            self.stats.count_error(&e.message_bytes());
             e.write(out);
         }
     }
@@ -505,8 +527,7 @@ impl Store {
         if let Some(id) = id {
             self.commands.stats_mut(id).rejected_calls += 1;
         }
-        let msg = err.message();
-        self.stats.count_error(msg.as_bytes());
+        self.stats.count_error(&err.message_bytes());
         err.write(out);
     }
 
