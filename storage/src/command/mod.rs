@@ -24,6 +24,7 @@ pub mod conn;
 pub mod db;
 pub mod introspect;
 pub mod keys;
+pub mod latency;
 pub mod spec;
 pub mod string;
 pub mod table;
@@ -234,6 +235,8 @@ pub struct TableEntry {
     pub full_name: String,
     /// Statistics.
     pub stats: CommandStats,
+    /// Call durations (`INFO latencystats`), from the first call on.
+    pub latency: Option<Box<latency::LatencyHistogram>>,
     subs: HashMap<Vec<u8>, CommandId>,
 }
 
@@ -299,6 +302,7 @@ impl CommandTable {
             parent,
             full_name,
             stats: CommandStats::default(),
+            latency: None,
             subs: HashMap::new(),
         });
         CommandId(self.entries.len() - 1)
@@ -379,10 +383,21 @@ impl CommandTable {
             .map(|(i, e)| (CommandId(i), e))
     }
 
+    /// Adds `usec` of execution time to one call of `id`: its total and its latency
+    /// histogram.
+    pub fn record_time(&mut self, id: CommandId, usec: u64) {
+        let e = &mut self.entries[id.0];
+        e.stats.usec += usec;
+        e.latency
+            .get_or_insert_with(Default::default)
+            .record(usec.saturating_mul(1000));
+    }
+
     /// Clears every command's statistics (`CONFIG RESETSTAT`).
     pub fn reset_stats(&mut self) {
         for e in &mut self.entries {
             e.stats = CommandStats::default();
+            e.latency = None;
         }
     }
 }
