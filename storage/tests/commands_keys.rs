@@ -135,7 +135,9 @@ fn errors_quote_arguments_as_sent() {
     // Not UTF-8: echoed byte for byte, not replaced.
     assert_eq!(
         h.run_bytes(&[b"FOO", b"\xff\x00hidden"]),
-        cachegate_protocols::resp::Frame::error(b"ERR unknown command 'FOO', with args beginning with: '\xff' ")
+        cachegate_protocols::resp::Frame::error(
+            b"ERR unknown command 'FOO', with args beginning with: '\xff' "
+        )
     );
     assert_eq!(
         h.run_bytes(&[b"OBJECT", b"\xfe"]),
