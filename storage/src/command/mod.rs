@@ -453,7 +453,8 @@ impl Store {
         args: &Args<'_>,
         out: &mut ReplyBuf,
     ) -> Outcome {
-        let name = args.get(0);
+        // redis-server compares with strcasecmp, so a NUL ends the name: "post\0x" is POST.
+        let name = args::cstr(args.get(0));
         if name.eq_ignore_ascii_case(b"host:") || name.eq_ignore_ascii_case(b"post") {
             return Outcome::Close;
         }
@@ -549,5 +550,37 @@ impl Store {
     /// Counts an error reply sent outside a command (e.g. a protocol error).
     pub fn count_error_reply(&mut self, msg: &[u8]) {
         self.stats.count_error(msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use cachegate_protocols::resp::request::Span;
+    use cachegate_protocols::resp::ProtocolVersion;
+
+    fn outcome(argv: &[&[u8]]) -> Outcome {
+        let mut base = Vec::new();
+        let mut spans = Vec::new();
+        for a in argv {
+            spans.push(Span {
+                start: base.len(),
+                len: a.len(),
+            });
+            base.extend_from_slice(a);
+        }
+        let mut store = Store::new(16, Box::new(ManualClock::new(0)));
+        let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
+        store.execute(&mut Session::default(), &Args::new(&base, &spans), &mut out)
+    }
+
+    #[test]
+    fn http_looking_requests_close_the_connection() {
+        assert_eq!(outcome(&[b"POST", b"/"]), Outcome::Close);
+        assert_eq!(outcome(&[b"Host:", b"x"]), Outcome::Close);
+        // The name is a C string to redis-server: a NUL ends it.
+        assert_eq!(outcome(&[b"post\0x"]), Outcome::Close);
+        assert_eq!(outcome(&[b"posts"]), Outcome::Done);
     }
 }
