@@ -167,3 +167,31 @@ fn database_index_range() {
         err("ERR DB index is out of range")
     );
 }
+
+#[test]
+fn scan_reclaims_without_touching() {
+    let mut h = Harness::new();
+    h.run(&["SET", "live", "v"]);
+    h.clock.advance(10_000);
+    h.run(&["SCAN", "0"]);
+    h.run(&["RANDOMKEY"]);
+    // Neither SCAN nor RANDOMKEY counts as an access.
+    assert_eq!(h.run(&["OBJECT", "IDLETIME", "live"]), int(10));
+    // An expired key is reclaimed by SCAN's expiry check...
+    h.run(&["SET", "gone", "v", "PX", "1"]);
+    h.clock.advance(2);
+    assert_eq!(
+        h.run(&["SCAN", "0", "TYPE", "string"]),
+        arr(vec![bulk("0"), arr(vec![bulk("live")])])
+    );
+    assert_eq!(h.run(&["EXISTS", "gone"]), int(0));
+    // ...except with TYPE none, where redis-server's type lookup reclaims it first and the
+    // expiry check then finds nothing: the key is returned.
+    h.run(&["SET", "gone", "v", "PX", "1"]);
+    h.clock.advance(2);
+    assert_eq!(
+        h.run(&["SCAN", "0", "TYPE", "none"]),
+        arr(vec![bulk("0"), arr(vec![bulk("gone")])])
+    );
+    assert_eq!(h.run(&["DBSIZE"]), int(1));
+}

@@ -200,6 +200,17 @@ impl Ctx<'_> {
         found
     }
 
+    /// Deletes `key` if its TTL has passed, without counting a hit or a miss or touching its
+    /// LRU clock (redis-server's `expireIfNeeded`, which SCAN and RANDOMKEY use). Returns
+    /// true if it was expired (and is now gone); false if it is live or absent.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let now = self.store.now;
+        let store = &mut *self.store;
+        let d = store.keyspace.db_mut(self.session.db);
+        let existed = matches!(d.find(key), Lookup::Found(_));
+        existed && matches!(d.lookup(key, now, &mut store.stats), Lookup::Missing(_))
+    }
+
     /// The `proto-max-bulk-len` limit strings may grow to.
     pub fn max_string_len(&self) -> usize {
         self.store.limits.proto_max_bulk_len
