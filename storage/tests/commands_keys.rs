@@ -195,3 +195,16 @@ fn scan_reclaims_without_touching() {
     );
     assert_eq!(h.run(&["DBSIZE"]), int(1));
 }
+
+#[test]
+fn keys_and_dbsize_do_not_reclaim() {
+    let mut h = Harness::new();
+    h.run(&["SET", "gone", "v", "PX", "1"]);
+    h.clock.advance(2);
+    // KEYS hides an expired key without deleting it, and DBSIZE counts it until something
+    // reclaims it, as in redis-server.
+    assert_eq!(h.run(&["KEYS", "*"]), arr(vec![]));
+    assert_eq!(h.run(&["DBSIZE"]), int(1));
+    assert_eq!(h.run(&["EXISTS", "gone"]), int(0));
+    assert_eq!(h.run(&["DBSIZE"]), int(0));
+}
