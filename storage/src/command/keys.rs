@@ -138,7 +138,8 @@ fn expire_generic(
     let current = ctx.db().get(slot).expire();
     let refused = (flags.nx && current.is_some())
         || (flags.xx && current.is_none())
-        || (flags.gt && current.map_or(true, |c| when <= c))
+        // GT treats a key without a TTL as an infinite TTL: never greater.
+        || (flags.gt && !matches!(current, Some(c) if when > c))
         || (flags.lt && current.is_some_and(|c| when >= c));
     if refused {
         out.int(0);
@@ -238,7 +239,7 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
     let found: Vec<&[u8]> = db
         .iter()
         .filter(|v| all || matcher.matches(v.key()))
-        .filter(|v| v.expire().map_or(true, |at| now <= at))
+        .filter(|v| !matches!(v.expire(), Some(at) if now > at))
         .map(|v| v.key())
         .collect();
     out.array(found.len());
