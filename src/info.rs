@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use crate::engine::Shared;
 use crate::sys;
 
-/// The sections in INFO's order, and whether plain `INFO` includes them.
+/// The sections in INFO's order, and whether plain `INFO` includes them. `modules` is the
+/// list of loaded modules (always empty), which redis-server also calls `module_list`.
 const SECTIONS: &[(&str, bool)] = &[
     ("server", true),
     ("clients", true),
@@ -19,11 +20,12 @@ const SECTIONS: &[(&str, bool)] = &[
     ("stats", true),
     ("replication", true),
     ("cpu", true),
-    ("modules", false),
+    ("modules", true),
+    ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
-    ("commandstats", false),
 ];
 
 /// Which sections a request asks for.
@@ -55,7 +57,11 @@ impl Selection {
     }
 
     fn wants(&self, name: &str, in_default: bool) -> bool {
-        self.all || (self.default && in_default) || self.names.iter().any(|n| n == name.as_bytes())
+        let named = |n: &[u8]| self.names.iter().any(|x| x == n);
+        self.all
+            || (self.default && in_default)
+            || named(name.as_bytes())
+            || (name == "modules" && named(b"module_list"))
     }
 }
 
@@ -79,6 +85,7 @@ pub fn render(s: &Shared, sel: &Selection, tcp_port: u16) -> String {
             "cpu" => cpu(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
             "errorstats" => errorstats(&mut out, s),
+            "latencystats" => latencystats(&mut out, s),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(&mut out, s),
             "commandstats" => commandstats(&mut out, s),
@@ -184,26 +191,98 @@ fn memory(out: &mut String, s: &Shared) {
     let used = sys::allocated_bytes() as u64;
     let rss = sys::rss_bytes() as u64;
     let index: usize = s.store.keyspace.iter().map(|db| db.index_bytes()).sum();
+    let index = index as u64;
     let total = sys::total_system_memory();
+    let clients: usize = s
+        .clients
+        .iter()
+        .map(|c| c.qbuf + c.qbuf_free + c.obuf)
+        .sum();
+    let dataset = used.saturating_sub(index);
+    let perc = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 * 100.0 / whole as f64
+        }
+    };
+    let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     out.push_str("# Memory\r\n");
     line(out, "used_memory", used);
     line(out, "used_memory_human", sys::bytes_human(used));
     line(out, "used_memory_rss", rss);
     line(out, "used_memory_rss_human", sys::bytes_human(rss));
+    // No peak is tracked: the current figure stands in for it.
     line(out, "used_memory_peak", used);
     line(out, "used_memory_peak_human", sys::bytes_human(used));
+    line(
+        out,
+        "used_memory_peak_perc",
+        format!("{:.2}%", perc(used, used)),
+    );
+    // Overhead is the keyspace index; the rest of the allocations count as the dataset.
+    line(out, "used_memory_overhead", index);
+    line(out, "used_memory_startup", 0);
+    line(out, "used_memory_dataset", dataset);
+    line(
+        out,
+        "used_memory_dataset_perc",
+        format!("{:.2}%", perc(dataset, used)),
+    );
+    line(out, "allocator_allocated", used);
+    line(out, "allocator_active", used);
+    line(out, "allocator_resident", rss);
     line(out, "total_system_memory", total);
     line(out, "total_system_memory_human", sys::bytes_human(total));
+    // There is no scripting engine and no functions: their memory is zero.
+    for key in ["used_memory_lua", "used_memory_vm_eval"] {
+        line(out, key, 0);
+    }
+    line(out, "used_memory_lua_human", "0B");
+    for key in [
+        "used_memory_scripts_eval",
+        "number_of_cached_scripts",
+        "number_of_functions",
+        "number_of_libraries",
+        "used_memory_vm_functions",
+        "used_memory_vm_total",
+    ] {
+        line(out, key, 0);
+    }
+    line(out, "used_memory_vm_total_human", "0B");
+    line(out, "used_memory_functions", 0);
+    line(out, "used_memory_scripts", 0);
+    line(out, "used_memory_scripts_human", "0B");
     line(out, "maxmemory", 0);
     line(out, "maxmemory_human", "0B");
     line(out, "maxmemory_policy", "noeviction");
-    let ratio = if used > 0 {
-        rss as f64 / used as f64
-    } else {
-        0.0
-    };
-    line(out, "mem_fragmentation_ratio", format!("{ratio:.2}"));
+    line(out, "allocator_frag_ratio", "1.00");
+    line(out, "allocator_frag_bytes", 0);
+    line(
+        out,
+        "allocator_rss_ratio",
+        format!("{:.2}", ratio(rss, used)),
+    );
+    line(out, "allocator_rss_bytes", rss as i64 - used as i64);
+    line(out, "rss_overhead_ratio", "1.00");
+    line(out, "rss_overhead_bytes", 0);
+    line(
+        out,
+        "mem_fragmentation_ratio",
+        format!("{:.2}", ratio(rss, used)),
+    );
+    line(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
+    line(out, "mem_not_counted_for_evict", 0);
+    line(out, "mem_replication_backlog", 0);
+    line(out, "mem_total_replication_buffers", 0);
+    line(out, "mem_clients_slaves", 0);
+    line(out, "mem_clients_normal", clients);
+    line(out, "mem_cluster_links", 0);
+    line(out, "mem_aof_buffer", 0);
     line(out, "mem_allocator", "mimalloc");
+    line(out, "active_defrag_running", 0);
+    line(out, "lazyfree_pending_objects", 0);
+    line(out, "lazyfreed_objects", 0);
     line(out, "cachegate_keyspace_index_bytes", index);
 }
 
@@ -211,6 +290,17 @@ fn persistence(out: &mut String, s: &Shared) {
     out.push_str("# Persistence\r\n");
     line(out, "loading", 0);
     line(out, "async_loading", 0);
+    // Nothing forks to save, so copy-on-write figures are zero.
+    for key in [
+        "current_cow_peak",
+        "current_cow_size",
+        "current_cow_size_age",
+    ] {
+        line(out, key, 0);
+    }
+    line(out, "current_fork_perc", "0.00");
+    line(out, "current_save_keys_processed", 0);
+    line(out, "current_save_keys_total", 0);
     line(out, "rdb_changes_since_last_save", 0);
     line(out, "rdb_bgsave_in_progress", 0);
     line(out, "rdb_last_save_time", s.started_unix_ms / 1000);
@@ -218,6 +308,9 @@ fn persistence(out: &mut String, s: &Shared) {
     line(out, "rdb_last_bgsave_time_sec", -1);
     line(out, "rdb_current_bgsave_time_sec", -1);
     line(out, "rdb_saves", 0);
+    line(out, "rdb_last_cow_size", 0);
+    line(out, "rdb_last_load_keys_expired", 0);
+    line(out, "rdb_last_load_keys_loaded", 0);
     line(out, "aof_enabled", 0);
     line(out, "aof_rewrite_in_progress", 0);
     line(out, "aof_rewrite_scheduled", 0);
@@ -225,7 +318,11 @@ fn persistence(out: &mut String, s: &Shared) {
     line(out, "aof_current_rewrite_time_sec", -1);
     line(out, "aof_last_bgrewrite_status", "ok");
     line(out, "aof_rewrites", 0);
+    line(out, "aof_rewrites_consecutive_failures", 0);
     line(out, "aof_last_write_status", "ok");
+    line(out, "aof_last_cow_size", 0);
+    line(out, "module_fork_in_progress", 0);
+    line(out, "module_fork_last_cow_size", 0);
 }
 
 fn stats(out: &mut String, s: &Shared) {
@@ -237,7 +334,21 @@ fn stats(out: &mut String, s: &Shared) {
     line(out, "instantaneous_ops_per_sec", 0);
     line(out, "total_net_input_bytes", c.net_input_bytes);
     line(out, "total_net_output_bytes", c.net_output_bytes);
+    // No replication: replication traffic is zero. Rates are not sampled.
+    line(out, "total_net_repl_input_bytes", 0);
+    line(out, "total_net_repl_output_bytes", 0);
+    for key in [
+        "instantaneous_input_kbps",
+        "instantaneous_output_kbps",
+        "instantaneous_input_repl_kbps",
+        "instantaneous_output_repl_kbps",
+    ] {
+        line(out, key, "0.00");
+    }
     line(out, "rejected_connections", c.rejected_connections);
+    for key in ["sync_full", "sync_partial_ok", "sync_partial_err"] {
+        line(out, key, 0);
+    }
     line(out, "expired_keys", st.expired_keys);
     line(
         out,
@@ -252,12 +363,46 @@ fn stats(out: &mut String, s: &Shared) {
     line(out, "expire_cycle_cpu_milliseconds", st.expire_cycle_cpu_ms);
     line(out, "evicted_keys", st.evicted_keys);
     line(out, "evicted_clients", 0);
+    line(out, "total_eviction_exceeded_time", 0);
+    line(out, "current_eviction_exceeded_time", 0);
     line(out, "keyspace_hits", st.keyspace_hits);
     line(out, "keyspace_misses", st.keyspace_misses);
-    line(out, "pubsub_channels", 0);
-    line(out, "pubsub_patterns", 0);
+    // Features cachegate does not have (pub/sub, forks, MIGRATE, replicas, defragmentation,
+    // client tracking, RESTORE) report zero.
+    for key in [
+        "pubsub_channels",
+        "pubsub_patterns",
+        "pubsubshard_channels",
+        "latest_fork_usec",
+        "total_forks",
+        "migrate_cached_sockets",
+        "slave_expires_tracked_keys",
+        "active_defrag_hits",
+        "active_defrag_misses",
+        "active_defrag_key_hits",
+        "active_defrag_key_misses",
+        "total_active_defrag_time",
+        "current_active_defrag_time",
+        "tracking_total_keys",
+        "tracking_total_items",
+        "tracking_total_prefixes",
+    ] {
+        line(out, key, 0);
+    }
     line(out, "unexpected_error_replies", 0);
     line(out, "total_error_replies", st.total_error_replies);
+    line(out, "dump_payload_sanitizations", 0);
+    // Reads and writes are not counted per system call; I/O threads do the socket work.
+    for key in [
+        "total_reads_processed",
+        "total_writes_processed",
+        "io_threaded_reads_processed",
+        "io_threaded_writes_processed",
+        "reply_buffer_shrinks",
+        "reply_buffer_expands",
+    ] {
+        line(out, key, 0);
+    }
 }
 
 fn replication(out: &mut String, s: &Shared) {
@@ -300,6 +445,26 @@ fn errorstats(out: &mut String, s: &Shared) {
     }
 }
 
+/// Per-command latency percentiles (p50, p99, p99.9) in microseconds, for every command that
+/// has run since the last `CONFIG RESETSTAT`, like redis-server's latency tracking.
+fn latencystats(out: &mut String, s: &Shared) {
+    out.push_str("# Latencystats\r\n");
+    for (_, e) in s.store.commands.iter() {
+        let Some(h) = e.latency.as_ref() else {
+            continue;
+        };
+        let us = |p: f64| h.value_at_percentile(p) as f64 / 1000.0;
+        let _ = write!(
+            out,
+            "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
+            e.full_name,
+            us(50.0),
+            us(99.0),
+            us(99.9)
+        );
+    }
+}
+
 fn keyspace(out: &mut String, s: &Shared) {
     out.push_str("# Keyspace\r\n");
     for (i, db) in s.store.keyspace.iter().enumerate() {
@@ -319,7 +484,7 @@ fn keyspace(out: &mut String, s: &Shared) {
 fn commandstats(out: &mut String, s: &Shared) {
     out.push_str("# Commandstats\r\n");
     for (_, e) in s.store.commands.iter() {
-        let st = e.stats;
+        let st = &e.stats;
         if st.calls == 0 && st.rejected_calls == 0 && st.failed_calls == 0 {
             continue;
         }

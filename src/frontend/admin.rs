@@ -204,10 +204,11 @@ fn hello(s: &mut Shared, conn: &mut RespConn, args: &Args<'_>, out: &mut ReplyBu
             set_name(s, conn.id, args.get(j + 1))?;
             j += 1;
         } else {
-            return Err(CommandError::Owned(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(args::cstr(opt))
-            )));
+            return Err(CommandError::quoting(&[
+                b"ERR Syntax error in HELLO option '",
+                args::cstr(opt),
+                b"'",
+            ]));
         }
         j += 1;
     }
@@ -299,8 +300,8 @@ fn config_set(s: &mut Shared, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult 
         .map(|i| (args.get(i), args.get(i + 1)))
         .collect();
     let before = s.config.clone();
-    let changed = redis_params::set(&mut s.config, &pairs)
-        .map_err(|e| CommandError::Owned(String::from_utf8_lossy(&e.message()).into_owned()))?;
+    let changed =
+        redis_params::set(&mut s.config, &pairs).map_err(|e| CommandError::Bytes(e.message()))?;
     if changed.iter().any(|n| *n == "port" || *n == "bind") {
         if let Some(rebind) = s.rebind.as_mut() {
             if let Err(reason) = rebind(&s.config) {
@@ -314,9 +315,7 @@ fn config_set(s: &mut Shared, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult 
                     name,
                     reason: reason.into(),
                 };
-                return Err(CommandError::Owned(
-                    String::from_utf8_lossy(&e.message()).into_owned(),
-                ));
+                return Err(CommandError::Bytes(e.message()));
             }
         }
     }
@@ -338,10 +337,11 @@ fn client_setinfo(
     let (attr, value) = (args.get(2), args.get(3));
     let is_name = is(attr, "LIB-NAME");
     if !is_name && !is(attr, "LIB-VER") {
-        return Err(CommandError::Owned(format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(args::cstr(attr))
-        )));
+        return Err(CommandError::quoting(&[
+            b"ERR Unrecognized option '",
+            args::cstr(attr),
+            b"'",
+        ]));
     }
     if !valid_name(value) {
         return Err(CommandError::Owned(format!(
@@ -369,10 +369,11 @@ fn client_list(s: &mut Shared, conn: &RespConn, args: &Args<'_>, out: &mut Reply
         let t = args.get(3);
         let known = ["normal", "master", "replica", "slave", "pubsub"];
         if !known.iter().any(|k| is(t, k)) {
-            return Err(CommandError::Owned(format!(
-                "ERR Unknown client type '{}'",
-                String::from_utf8_lossy(args::cstr(t))
-            )));
+            return Err(CommandError::quoting(&[
+                b"ERR Unknown client type '",
+                args::cstr(t),
+                b"'",
+            ]));
         }
         if is(t, "normal") {
             for c in s.clients.iter() {

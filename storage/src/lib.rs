@@ -107,7 +107,7 @@ impl Store {
             let id = self.batch_calls[i];
             let extra = u64::from(rest > 0);
             rest = rest.saturating_sub(1);
-            self.commands.stats_mut(id).usec += share + extra;
+            self.commands.record_time(id, share + extra);
         }
         self.batch_calls.clear();
     }

@@ -128,3 +128,83 @@ fn unknown_and_arity() {
         arr(vec![bulk("a"), bulk("b")])
     );
 }
+
+#[test]
+fn errors_quote_arguments_as_sent() {
+    let mut h = Harness::new();
+    // Not UTF-8: echoed byte for byte, not replaced.
+    assert_eq!(
+        h.run_bytes(&[b"FOO", b"\xff\x00hidden"]),
+        cachegate_protocols::resp::Frame::error(
+            b"ERR unknown command 'FOO', with args beginning with: '\xff' "
+        )
+    );
+    assert_eq!(
+        h.run_bytes(&[b"OBJECT", b"\xfe"]),
+        cachegate_protocols::resp::Frame::error(b"ERR unknown subcommand '\xfe'. Try OBJECT HELP.")
+    );
+    assert_eq!(
+        h.run_bytes(&[b"EXPIRE", b"k", b"1", b"\xfd"]),
+        cachegate_protocols::resp::Frame::error(b"ERR Unsupported option \xfd")
+    );
+}
+
+#[test]
+fn database_index_range() {
+    let mut h = Harness::new();
+    h.run(&["SET", "k", "v"]);
+    // An integer outside `int` gets redis-server's range message; a non-integer does not.
+    let range = err("ERR value is out of range, value must between -2147483648 and 2147483647");
+    assert_eq!(h.run(&["SELECT", "2147483648"]), range);
+    assert_eq!(h.run(&["MOVE", "k", "-2147483649"]), range);
+    assert_eq!(h.run(&["COPY", "k", "d", "DB", "2147483648"]), range);
+    assert_eq!(
+        h.run(&["SELECT", "9223372036854775808"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        h.run(&["SELECT", "2147483647"]),
+        err("ERR DB index is out of range")
+    );
+}
+
+#[test]
+fn scan_reclaims_without_touching() {
+    let mut h = Harness::new();
+    h.run(&["SET", "live", "v"]);
+    h.clock.advance(10_000);
+    h.run(&["SCAN", "0"]);
+    h.run(&["RANDOMKEY"]);
+    // Neither SCAN nor RANDOMKEY counts as an access.
+    assert_eq!(h.run(&["OBJECT", "IDLETIME", "live"]), int(10));
+    // An expired key is reclaimed by SCAN's expiry check...
+    h.run(&["SET", "gone", "v", "PX", "1"]);
+    h.clock.advance(2);
+    assert_eq!(
+        h.run(&["SCAN", "0", "TYPE", "string"]),
+        arr(vec![bulk("0"), arr(vec![bulk("live")])])
+    );
+    assert_eq!(h.run(&["EXISTS", "gone"]), int(0));
+    // ...except with TYPE none, where redis-server's type lookup reclaims it first and the
+    // expiry check then finds nothing: the key is returned.
+    h.run(&["SET", "gone", "v", "PX", "1"]);
+    h.clock.advance(2);
+    assert_eq!(
+        h.run(&["SCAN", "0", "TYPE", "none"]),
+        arr(vec![bulk("0"), arr(vec![bulk("gone")])])
+    );
+    assert_eq!(h.run(&["DBSIZE"]), int(1));
+}
+
+#[test]
+fn keys_and_dbsize_do_not_reclaim() {
+    let mut h = Harness::new();
+    h.run(&["SET", "gone", "v", "PX", "1"]);
+    h.clock.advance(2);
+    // KEYS hides an expired key without deleting it, and DBSIZE counts it until something
+    // reclaims it, as in redis-server.
+    assert_eq!(h.run(&["KEYS", "*"]), arr(vec![]));
+    assert_eq!(h.run(&["DBSIZE"]), int(1));
+    assert_eq!(h.run(&["EXISTS", "gone"]), int(0));
+    assert_eq!(h.run(&["DBSIZE"]), int(0));
+}

@@ -92,32 +92,61 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
-    /// The error reply text, without the leading `-` and trailing CRLF.
-    pub fn message(&self) -> String {
-        self.to_string()
+    /// The error reply text, without the leading `-` and trailing CRLF, byte for byte as
+    /// redis-server sends it: `expected '$', got 'c'` echoes the offending byte even when it
+    /// is not ASCII, so this is bytes rather than a `String` (see [`ErrorText`]).
+    pub fn message(&self) -> ErrorText {
+        let mut text = b"ERR Protocol error: ".to_vec();
+        match self {
+            ProtocolError::ExpectedDollar(c) => {
+                // redis-server formats the byte with %c and then turns CR/LF into spaces.
+                let c = if *c == b'\r' || *c == b'\n' { b' ' } else { *c };
+                text.extend_from_slice(b"expected '$', got '");
+                text.push(c);
+                text.push(b'\'');
+            }
+            other => text.extend_from_slice(other.reason().as_bytes()),
+        }
+        ErrorText(text)
+    }
+
+    /// The part after `Protocol error: ` for the errors whose text is fixed.
+    fn reason(&self) -> &'static str {
+        match self {
+            ProtocolError::TooBigInlineRequest => "too big inline request",
+            ProtocolError::UnbalancedQuotes => "unbalanced quotes in request",
+            ProtocolError::TooBigMbulkCount => "too big mbulk count string",
+            ProtocolError::InvalidMultibulkLength => "invalid multibulk length",
+            ProtocolError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length",
+            ProtocolError::TooBigBulkCount => "too big bulk count string",
+            ProtocolError::ExpectedDollar(_) => "expected '$'",
+            ProtocolError::InvalidBulkLength => "invalid bulk length",
+            ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length",
+        }
+    }
+}
+
+/// The text of a protocol error reply: bytes, since it may quote a request byte that is not
+/// UTF-8. Displayed lossily (for logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorText(Vec<u8>);
+
+impl ErrorText {
+    /// The exact bytes of the reply text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ErrorText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
     }
 }
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ERR Protocol error: ")?;
-        match self {
-            ProtocolError::TooBigInlineRequest => f.write_str("too big inline request"),
-            ProtocolError::UnbalancedQuotes => f.write_str("unbalanced quotes in request"),
-            ProtocolError::TooBigMbulkCount => f.write_str("too big mbulk count string"),
-            ProtocolError::InvalidMultibulkLength => f.write_str("invalid multibulk length"),
-            ProtocolError::UnauthenticatedMultibulkLength => {
-                f.write_str("unauthenticated multibulk length")
-            }
-            ProtocolError::TooBigBulkCount => f.write_str("too big bulk count string"),
-            ProtocolError::ExpectedDollar(c) => {
-                // redis-server formats the byte with %c and then turns CR/LF into spaces.
-                let c = if *c == b'\r' || *c == b'\n' { b' ' } else { *c };
-                write!(f, "expected '$', got '{}'", String::from_utf8_lossy(&[c]))
-            }
-            ProtocolError::InvalidBulkLength => f.write_str("invalid bulk length"),
-            ProtocolError::UnauthenticatedBulkLength => f.write_str("unauthenticated bulk length"),
-        }
+        self.message().fmt(f)
     }
 }
 
@@ -494,6 +523,13 @@ mod tests {
         assert_eq!(
             e(&big).as_deref(),
             Some("ERR Protocol error: too big bulk count string")
+        );
+        // The offending byte is echoed as it is, even when it is not UTF-8.
+        assert_eq!(
+            parse_all(b"*1\r\n\xff\r\n")
+                .2
+                .map(|e| e.message().as_bytes().to_vec()),
+            Some(b"ERR Protocol error: expected '$', got '\xff'".to_vec())
         );
         // Requests before the error are still returned.
         let (reqs, _, err) = parse_all(b"PING\r\n*x\r\n");

@@ -27,9 +27,17 @@ pub fn int(arg: &[u8]) -> Result<i64, CommandError> {
     parse_i64(arg).ok_or(CommandError::NotInteger)
 }
 
-/// A 32-bit integer argument (`getIntFromObjectOrReply`).
+/// A 32-bit integer argument (`getIntFromObjectOrReply` without a custom message): a
+/// non-integer is `NotInteger`, but an integer outside the `int` range gets redis-server's
+/// own range message.
 pub fn int32(arg: &[u8]) -> Result<i32, CommandError> {
-    int(arg).and_then(|v| i32::try_from(v).map_err(|_| CommandError::NotInteger))
+    int(arg).and_then(|v| {
+        i32::try_from(v).map_err(|_| {
+            CommandError::Static(
+                "ERR value is out of range, value must between -2147483648 and 2147483647",
+            )
+        })
+    })
 }
 
 /// A 32-bit integer argument with a custom error message (code included).
@@ -93,6 +101,11 @@ mod tests {
     #[test]
     fn int32_range() {
         assert_eq!(int32(b"2147483647"), Ok(i32::MAX));
-        assert_eq!(int32(b"2147483648"), Err(CommandError::NotInteger));
+        assert_eq!(int32(b"-2147483648"), Ok(i32::MIN));
+        assert!(matches!(
+            int32(b"2147483648"),
+            Err(CommandError::Static(m)) if m.contains("out of range, value must between")
+        ));
+        assert_eq!(int32(b"9223372036854775808"), Err(CommandError::NotInteger));
     }
 }

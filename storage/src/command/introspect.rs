@@ -130,7 +130,13 @@ fn info_entry(out: &mut ReplyBuf, table: &CommandTable, id: CommandId) {
     }
     key_specs(out, spec);
     let subs: Vec<CommandId> = table.subcommands(id).collect();
-    out.array(subs.len());
+    if subs.is_empty() {
+        // redis-server replies an empty *set* when there are no subcommands, an array of
+        // entries otherwise (visible in RESP3: `~0` versus `*N`).
+        out.set(0);
+    } else {
+        out.array(subs.len());
+    }
     for sub in subs {
         info_entry(out, table, sub);
     }
@@ -190,6 +196,7 @@ fn docs_entry(out: &mut ReplyBuf, table: &CommandTable, id: CommandId) {
     let n = 4
         + usize::from(d.deprecated_since.is_some()) * 2
         + usize::from(d.replaced_by.is_some())
+        + usize::from(!d.history.is_empty())
         + usize::from(!d.args.is_empty())
         + usize::from(!subs.is_empty());
     out.map(n);
@@ -211,6 +218,16 @@ fn docs_entry(out: &mut ReplyBuf, table: &CommandTable, id: CommandId) {
     if let Some(r) = d.replaced_by {
         out.bulk(b"replaced_by");
         out.bulk(r.as_bytes());
+    }
+    if !d.history.is_empty() {
+        // A set of `[version, change]` pairs, as redis-server sends it.
+        out.bulk(b"history");
+        out.set(d.history.len());
+        for (version, change) in d.history {
+            out.array(2);
+            out.bulk(version.as_bytes());
+            out.bulk(change.as_bytes());
+        }
     }
     if !d.args.is_empty() {
         out.bulk(b"arguments");

@@ -24,6 +24,7 @@ pub mod conn;
 pub mod db;
 pub mod introspect;
 pub mod keys;
+pub mod latency;
 pub mod spec;
 pub mod string;
 pub mod table;
@@ -63,6 +64,9 @@ pub enum CommandError {
     Static(&'static str),
     /// A formatted message, code included; CR/LF are made safe when it is written.
     Owned(String),
+    /// A formatted message that quotes request bytes (code included). Kept as bytes because
+    /// redis-server echoes arguments as sent, even when they are not UTF-8.
+    Bytes(Vec<u8>),
 }
 
 impl CommandError {
@@ -86,12 +90,29 @@ impl CommandError {
             }
             CommandError::Static(s) => (*s).into(),
             CommandError::Owned(s) => s.clone().into(),
+            CommandError::Bytes(b) => String::from_utf8_lossy(b).into_owned().into(),
         }
+    }
+
+    /// The reply text without the leading `-`, byte for byte as it is sent.
+    pub fn message_bytes(&self) -> Cow<'static, [u8]> {
+        match self {
+            CommandError::Bytes(b) => b.clone().into(),
+            other => match other.message() {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+            },
+        }
+    }
+
+    /// Builds a [`CommandError::Bytes`] from pieces of text and request bytes.
+    pub fn quoting(parts: &[&[u8]]) -> CommandError {
+        CommandError::Bytes(parts.concat())
     }
 
     /// Writes this error as a reply.
     pub fn write(&self, out: &mut ReplyBuf) {
-        out.error_sanitized(self.message().as_bytes());
+        out.error_sanitized(&self.message_bytes());
     }
 }
 
@@ -179,6 +200,17 @@ impl Ctx<'_> {
         found
     }
 
+    /// Deletes `key` if its TTL has passed, without counting a hit or a miss or touching its
+    /// LRU clock (redis-server's `expireIfNeeded`, which SCAN and RANDOMKEY use). Returns
+    /// true if it was expired (and is now gone); false if it is live or absent.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let now = self.store.now;
+        let store = &mut *self.store;
+        let d = store.keyspace.db_mut(self.session.db);
+        let existed = matches!(d.find(key), Lookup::Found(_));
+        existed && matches!(d.lookup(key, now, &mut store.stats), Lookup::Missing(_))
+    }
+
     /// The `proto-max-bulk-len` limit strings may grow to.
     pub fn max_string_len(&self) -> usize {
         self.store.limits.proto_max_bulk_len
@@ -214,6 +246,8 @@ pub struct TableEntry {
     pub full_name: String,
     /// Statistics.
     pub stats: CommandStats,
+    /// Call durations (`INFO latencystats`), from the first call on.
+    pub latency: Option<Box<latency::LatencyHistogram>>,
     subs: HashMap<Vec<u8>, CommandId>,
 }
 
@@ -279,6 +313,7 @@ impl CommandTable {
             parent,
             full_name,
             stats: CommandStats::default(),
+            latency: None,
             subs: HashMap::new(),
         });
         CommandId(self.entries.len() - 1)
@@ -359,10 +394,21 @@ impl CommandTable {
             .map(|(i, e)| (CommandId(i), e))
     }
 
+    /// Adds `usec` of execution time to one call of `id`: its total and its latency
+    /// histogram.
+    pub fn record_time(&mut self, id: CommandId, usec: u64) {
+        let e = &mut self.entries[id.0];
+        e.stats.usec += usec;
+        e.latency
+            .get_or_insert_with(Default::default)
+            .record(usec.saturating_mul(1000));
+    }
+
     /// Clears every command's statistics (`CONFIG RESETSTAT`).
     pub fn reset_stats(&mut self) {
         for e in &mut self.entries {
             e.stats = CommandStats::default();
+            e.latency = None;
         }
     }
 }
@@ -386,27 +432,27 @@ pub enum Outcome {
 }
 
 /// Formats redis-server's unknown-command error: the name and the first arguments, each cut
-/// at a NUL byte as C strings are, within 128 characters.
+/// at a NUL byte as C strings are, within 128 bytes, quoted as sent (not necessarily UTF-8).
 fn unknown_command_error(args: &Args<'_>) -> CommandError {
-    let mut listed = String::new();
+    let mut listed: Vec<u8> = Vec::new();
     for arg in args.iter().skip(1) {
         if listed.len() >= 128 {
             break;
         }
         let room = 128 - listed.len();
         let arg = args::cstr(arg);
-        let shown = &arg[..arg.len().min(room)];
-        listed.push('\'');
-        listed.push_str(&String::from_utf8_lossy(shown));
-        listed.push_str("' ");
+        listed.push(b'\'');
+        listed.extend_from_slice(&arg[..arg.len().min(room)]);
+        listed.extend_from_slice(b"' ");
     }
     let name = args::cstr(args.get(0));
     let name = &name[..name.len().min(128)];
-    CommandError::Owned(format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        String::from_utf8_lossy(name),
-        listed
-    ))
+    CommandError::quoting(&[
+        b"ERR unknown command '",
+        name,
+        b"', with args beginning with: ",
+        &listed,
+    ])
 }
 
 impl Store {
@@ -418,7 +464,8 @@ impl Store {
         args: &Args<'_>,
         out: &mut ReplyBuf,
     ) -> Outcome {
-        let name = args.get(0);
+        // redis-server compares with strcasecmp, so a NUL ends the name: "post\0x" is POST.
+        let name = args::cstr(args.get(0));
         if name.eq_ignore_ascii_case(b"host:") || name.eq_ignore_ascii_case(b"post") {
             return Outcome::Close;
         }
@@ -432,11 +479,14 @@ impl Store {
             Err(LookupError::UnknownSubcommand(parent)) => {
                 let sub = args::cstr(args.get(1));
                 let sub = &sub[..sub.len().min(128)];
-                let err = CommandError::Owned(format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    String::from_utf8_lossy(sub),
-                    self.commands.spec(parent).name.to_ascii_uppercase()
-                ));
+                let container = self.commands.spec(parent).name.to_ascii_uppercase();
+                let err = CommandError::quoting(&[
+                    b"ERR unknown subcommand '",
+                    sub,
+                    b"'. Try ",
+                    container.as_bytes(),
+                    b" HELP.",
+                ]);
                 self.reject(None, err, out);
                 return Outcome::Done;
             }
@@ -481,8 +531,7 @@ impl Store {
             debug_assert_eq!(out.len(), mark, "handler wrote a reply before failing");
             out.truncate(mark);
             self.commands.stats_mut(id).failed_calls += 1;
-            let msg = e.message();
-            self.stats.count_error(msg.as_bytes());
+            self.stats.count_error(&e.message_bytes());
             e.write(out);
         }
     }
@@ -505,13 +554,44 @@ impl Store {
         if let Some(id) = id {
             self.commands.stats_mut(id).rejected_calls += 1;
         }
-        let msg = err.message();
-        self.stats.count_error(msg.as_bytes());
+        self.stats.count_error(&err.message_bytes());
         err.write(out);
     }
 
     /// Counts an error reply sent outside a command (e.g. a protocol error).
     pub fn count_error_reply(&mut self, msg: &[u8]) {
         self.stats.count_error(msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use cachegate_protocols::resp::request::Span;
+    use cachegate_protocols::resp::ProtocolVersion;
+
+    fn outcome(argv: &[&[u8]]) -> Outcome {
+        let mut base = Vec::new();
+        let mut spans = Vec::new();
+        for a in argv {
+            spans.push(Span {
+                start: base.len(),
+                len: a.len(),
+            });
+            base.extend_from_slice(a);
+        }
+        let mut store = Store::new(16, Box::new(ManualClock::new(0)));
+        let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
+        store.execute(&mut Session::default(), &Args::new(&base, &spans), &mut out)
+    }
+
+    #[test]
+    fn http_looking_requests_close_the_connection() {
+        assert_eq!(outcome(&[b"POST", b"/"]), Outcome::Close);
+        assert_eq!(outcome(&[b"Host:", b"x"]), Outcome::Close);
+        // The name is a C string to redis-server: a NUL ends it.
+        assert_eq!(outcome(&[b"post\0x"]), Outcome::Close);
+        assert_eq!(outcome(&[b"posts"]), Outcome::Done);
     }
 }

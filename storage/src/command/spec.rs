@@ -345,6 +345,9 @@ pub struct Docs {
     pub deprecated_since: Option<&'static str>,
     /// What replaces it, if deprecated.
     pub replaced_by: Option<&'static str>,
+    /// Changes by version: `(version, what changed)`, oldest first; the descriptions are
+    /// our own words.
+    pub history: &'static [(&'static str, &'static str)],
     /// Documented arguments.
     pub args: &'static [Arg],
 }

@@ -27,6 +27,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "index", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -51,6 +52,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "message", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[] },
             ],
@@ -75,6 +77,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "message", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -99,6 +102,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Server(ServerCommand::Quit),
@@ -121,6 +125,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("6.2.0", "`protover` is optional; without arguments the reply describes the current connection.")],
             args: &[
                 Arg { name: "arguments", kind: ArgKind::Block, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[
                     Arg { name: "protover", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -152,6 +157,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N passwords of the user",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("6.0.0", "Accepts a username as well as a password (ACL style).")],
             args: &[
                 Arg { name: "username", kind: ArgKind::String, key_spec_index: None, token: None, since: Some("6.0.0"), deprecated_since: None, flags: argflag::OPTIONAL, args: &[] },
                 Arg { name: "password", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -177,6 +183,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Server(ServerCommand::Reset),
@@ -210,6 +217,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Server(ServerCommand::ClientId),
@@ -232,6 +240,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "connection-name", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                     ],
@@ -256,6 +265,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Server(ServerCommand::ClientGetName),
@@ -278,6 +288,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N connections",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[("2.8.12", "Lists each client's unique `id`."), ("5.0.0", "Accepts a `TYPE` filter."), ("6.0.0", "Lists the `user` of each client."), ("6.2.0", "Lists `argv-mem`, `tot-mem`, `laddr` and `redir`, and accepts an `ID` filter."), ("7.0.0", "Lists `resp`, `multi-mem`, `rbs` and `rbp`."), ("7.0.3", "Lists `ssub`.")],
                     args: &[
                         Arg { name: "normal_master_replica_pubsub", kind: ArgKind::Oneof, key_spec_index: None, token: Some("TYPE"), since: Some("5.0.0"), deprecated_since: None, flags: argflag::OPTIONAL, args: &[
                             Arg { name: "normal", kind: ArgKind::PureToken, key_spec_index: None, token: Some("NORMAL"), since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -310,6 +321,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Server(ServerCommand::ClientInfo),
@@ -332,6 +344,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "attr", kind: ArgKind::Oneof, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[
                             Arg { name: "libname", kind: ArgKind::String, key_spec_index: None, token: Some("LIB-NAME"), since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -359,6 +372,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Server(ServerCommand::ClientHelp),
@@ -371,6 +385,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "Depends on subcommand.",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Container,

@@ -27,6 +27,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys, plus the size of each removed value",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[] },
             ],
@@ -51,6 +52,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1) per key",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[] },
             ],
@@ -75,6 +77,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("3.0.3", "Accepts several keys.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[] },
             ],
@@ -99,6 +102,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -123,6 +127,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("7.0.0", "Accepts the `NX`, `XX`, `GT` and `LT` conditions.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "seconds", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -154,6 +159,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("7.0.0", "Accepts the `NX`, `XX`, `GT` and `LT` conditions.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "milliseconds", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -185,6 +191,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("7.0.0", "Accepts the `NX`, `XX`, `GT` and `LT` conditions.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "unix-time-seconds", kind: ArgKind::UnixTime, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -216,6 +223,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("7.0.0", "Accepts the `NX`, `XX`, `GT` and `LT` conditions.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "unix-time-milliseconds", kind: ArgKind::UnixTime, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -247,6 +255,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("2.8.0", "Replies -2 for a missing key; -1 now only means no expiry.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -271,6 +280,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("2.8.0", "Replies -2 for a missing key; -1 now only means no expiry.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -295,6 +305,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -319,6 +330,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -343,6 +355,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -367,6 +380,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys in the database",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "pattern", kind: ArgKind::Pattern, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -391,6 +405,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1) per call, O(N) per full iteration",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("6.0.0", "Accepts a `TYPE` filter.")],
             args: &[
                 Arg { name: "cursor", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "pattern", kind: ArgKind::Pattern, key_spec_index: None, token: Some("MATCH"), since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[] },
@@ -418,6 +433,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Store(keys::randomkey),
@@ -440,6 +456,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "newkey", kind: ArgKind::Key, key_spec_index: Some(1), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -465,6 +482,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("3.2.0", "Renaming a key to itself replies 0 instead of an error.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "newkey", kind: ArgKind::Key, key_spec_index: Some(1), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -490,6 +508,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1) for strings, O(N) for collections",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "source", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "destination", kind: ArgKind::Key, key_spec_index: Some(1), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -517,6 +536,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "db", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -542,6 +562,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[] },
             ],
@@ -577,6 +598,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                     ],
@@ -601,6 +623,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                     ],
@@ -625,6 +648,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                     ],
@@ -649,6 +673,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                     ],
@@ -673,6 +698,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Store(keys::object_help),
@@ -685,6 +711,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "Depends on subcommand.",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Container,

@@ -27,6 +27,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Store(db::dbsize),
@@ -49,6 +50,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("4.0.0", "Accepts `ASYNC`."), ("6.2.0", "Accepts `SYNC`.")],
             args: &[
                 Arg { name: "async", kind: ArgKind::Oneof, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[
                     Arg { name: "async", kind: ArgKind::PureToken, key_spec_index: None, token: Some("ASYNC"), since: Some("4.0.0"), deprecated_since: None, flags: 0, args: &[] },
@@ -76,6 +78,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("4.0.0", "Accepts `ASYNC`."), ("6.2.0", "Accepts `SYNC`.")],
             args: &[
                 Arg { name: "async", kind: ArgKind::Oneof, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[
                     Arg { name: "async", kind: ArgKind::PureToken, key_spec_index: None, token: Some("ASYNC"), since: Some("4.0.0"), deprecated_since: None, flags: 0, args: &[] },
@@ -103,6 +106,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "index1", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "index2", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -128,6 +132,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("7.0.0", "Accepts several section names.")],
             args: &[
                 Arg { name: "section", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL | argflag::MULTIPLE, args: &[] },
             ],
@@ -163,6 +168,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N parameters",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[("7.0.0", "Accepts several patterns.")],
                     args: &[
                         Arg { name: "parameter", kind: ArgKind::Block, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[
                             Arg { name: "parameter", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -189,6 +195,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N parameters",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[("7.0.0", "Accepts several parameter/value pairs.")],
                     args: &[
                         Arg { name: "parameter_value", kind: ArgKind::Block, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[
                             Arg { name: "parameter", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -216,6 +223,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Server(ServerCommand::ConfigResetStat),
@@ -238,6 +246,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Server(ServerCommand::ConfigHelp),
@@ -250,6 +259,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "Depends on subcommand.",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Container,
@@ -272,6 +282,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Store(conn::time),
@@ -294,6 +305,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("7.0.0", "Accepts `NOW`, `FORCE` and `ABORT`.")],
             args: &[
                 Arg { name: "nosave_save", kind: ArgKind::Oneof, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[
                     Arg { name: "nosave", kind: ArgKind::PureToken, key_spec_index: None, token: Some("NOSAVE"), since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -335,6 +347,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Store(introspect::command_count),
@@ -357,6 +370,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N commands",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "command-name", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL | argflag::MULTIPLE, args: &[] },
                     ],
@@ -381,6 +395,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N commands",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[("7.0.0", "Without arguments, describes every command.")],
                     args: &[
                         Arg { name: "command-name", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL | argflag::MULTIPLE, args: &[] },
                     ],
@@ -405,6 +420,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N commands",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[
                         Arg { name: "filterby", kind: ArgKind::Oneof, key_spec_index: None, token: Some("FILTERBY"), since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[
                             Arg { name: "module-name", kind: ArgKind::String, key_spec_index: None, token: Some("MODULE"), since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -433,6 +449,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N arguments",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Store(introspect::command_getkeys),
@@ -455,6 +472,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(N) for N arguments",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Store(introspect::command_getkeysandflags),
@@ -477,6 +495,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
                     complexity: "O(1)",
                     deprecated_since: None,
                     replaced_by: None,
+                    history: &[],
                     args: &[],
                 },
                 handler: Handler::Store(introspect::command_help),
@@ -489,6 +508,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N commands",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[],
         },
         handler: Handler::Store(introspect::command),

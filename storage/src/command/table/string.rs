@@ -27,6 +27,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -51,6 +52,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[("2.6.12", "Accepts `EX`, `PX`, `NX` and `XX`."), ("6.0.0", "Accepts `KEEPTTL`."), ("6.2.0", "Accepts `GET`, `EXAT` and `PXAT`."), ("7.0.0", "`NX` and `GET` may be combined.")],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "value", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -88,6 +90,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "value", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -113,6 +116,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "seconds", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -139,6 +143,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "milliseconds", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -165,6 +170,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[] },
             ],
@@ -189,6 +195,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key_value", kind: ArgKind::Block, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[
                     Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -216,6 +223,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N keys",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key_value", kind: ArgKind::Block, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::MULTIPLE, args: &[
                     Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -243,6 +251,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: Some("6.2.0"),
             replaced_by: Some("`SET` with the `!GET` argument"),
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "value", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -268,6 +277,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -292,6 +302,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "expiration", kind: ArgKind::Oneof, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: argflag::OPTIONAL, args: &[
@@ -323,6 +334,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -347,6 +359,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -371,6 +384,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "increment", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -396,6 +410,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "decrement", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -421,6 +436,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "increment", kind: ArgKind::Double, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -446,6 +462,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1) amortized",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "value", kind: ArgKind::String, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -471,6 +488,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(1)",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
             ],
@@ -495,6 +513,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N returned bytes",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "start", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -521,6 +540,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(M) for M written bytes, plus growth",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "offset", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -547,6 +567,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N) for N returned bytes",
             deprecated_since: Some("2.0.0"),
             replaced_by: Some("`GETRANGE`"),
+            history: &[],
             args: &[
                 Arg { name: "key", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "start", kind: ArgKind::Integer, key_spec_index: None, token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
@@ -573,6 +594,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
             complexity: "O(N*M) for strings of lengths N and M",
             deprecated_since: None,
             replaced_by: None,
+            history: &[],
             args: &[
                 Arg { name: "key1", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
                 Arg { name: "key2", kind: ArgKind::Key, key_spec_index: Some(0), token: None, since: None, deprecated_since: None, flags: 0, args: &[] },
