@@ -63,29 +63,50 @@ fn unsupported(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// The TCP listeners (none if `port` is 0) and Unix socket (none if `path` is empty) of
+/// one protocol.
+type Side = (
+    Vec<std::net::TcpListener>,
+    Option<std::os::unix::net::UnixListener>,
+);
+
+fn bind_side(
+    bind: &[String],
+    port: u16,
+    backlog: u32,
+    path: &str,
+    perm: u32,
+) -> Result<Side, String> {
+    let tcp = if port != 0 {
+        bind_all(bind, port, backlog)?
+    } else {
+        Vec::new()
+    };
+    let unix = if path.is_empty() {
+        None
+    } else {
+        Some(bind_unix(path, perm)?)
+    };
+    Ok((tcp, unix))
+}
+
 fn bind(config: &Config) -> Result<Bound, String> {
     unsupported(config)?;
-    let resp_tcp = if config.port != 0 {
-        bind_all(&config.bind, config.port, config.tcp_backlog)?
-    } else {
-        Vec::new()
-    };
-    let resp_unix = if config.unixsocket.is_empty() {
-        None
-    } else {
-        Some(bind_unix(&config.unixsocket, config.unixsocketperm)?)
-    };
+    let (resp_tcp, resp_unix) = bind_side(
+        &config.bind,
+        config.port,
+        config.tcp_backlog,
+        &config.unixsocket,
+        config.unixsocketperm,
+    )?;
     let mc = &config.memcache;
-    let mc_tcp = if mc.port != 0 {
-        bind_all(&mc.bind, mc.port, config.tcp_backlog)?
-    } else {
-        Vec::new()
-    };
-    let mc_unix = if mc.unixsocket.is_empty() {
-        None
-    } else {
-        Some(bind_unix(&mc.unixsocket, mc.unixsocketperm)?)
-    };
+    let (mc_tcp, mc_unix) = bind_side(
+        &mc.bind,
+        mc.port,
+        config.tcp_backlog,
+        &mc.unixsocket,
+        mc.unixsocketperm,
+    )?;
     Ok(Bound {
         resp_tcp,
         resp_unix,
