@@ -199,3 +199,60 @@ fn memcache_metrics_are_exported() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn garbage_huge_lengths_and_non_reading_clients() {
+    let cg = Cachegate::start(&[]);
+    let idle = Duration::from_millis(300);
+    // Garbage, with and without newlines: errors or a closed connection, never a crash.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..20 {
+        let mut junk = Vec::with_capacity(4096);
+        for _ in 0..4096 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            junk.push(state as u8);
+        }
+        let mut s = cg.memcache();
+        let _ = exchange(&mut s, &junk, Duration::from_millis(50));
+    }
+    // Lengths near 2^64 and negative: memcached's errors, the connection carries on.
+    let mut s = cg.memcache();
+    let (r, closed) = exchange(&mut s, b"set k 0 0 18446744073709551615\r\n", idle);
+    assert!(
+        r.starts_with(b"CLIENT_ERROR") || r.starts_with(b"SERVER_ERROR"),
+        "{:?}",
+        String::from_utf8_lossy(&r)
+    );
+    assert!(!closed);
+    let (r, _) = exchange(&mut s, b"set k 0 0 -1\r\n", idle);
+    assert_eq!(r, b"CLIENT_ERROR bad command line format\r\n");
+    let (r, _) = exchange(&mut s, b"version\r\n", idle);
+    assert_eq!(r, b"VERSION 1.6.18\r\n");
+
+    // A client that pipelines large gets and never reads stalls only itself.
+    let mut setup = cg.memcache();
+    let mut req = b"set big 0 0 262144\r\n".to_vec();
+    req.extend(std::iter::repeat_n(b'x', 262_144));
+    req.extend_from_slice(b"\r\n");
+    let (r, _) = exchange(&mut setup, &req, idle);
+    assert_eq!(r, b"STORED\r\n");
+    let mut greedy = cg.memcache();
+    let pipeline = b"get big\r\n".repeat(4000);
+    let writer = std::thread::spawn(move || {
+        greedy
+            .set_write_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let _ = greedy.write_all(&pipeline);
+        greedy
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (r, _) = exchange(&mut setup, b"version\r\n", Duration::from_millis(50));
+        assert_eq!(r, b"VERSION 1.6.18\r\n");
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    drop(writer.join().unwrap());
+}
