@@ -91,6 +91,57 @@ pub struct Counters {
     pub net_input_bytes: u64,
     /// `total_net_output_bytes`.
     pub net_output_bytes: u64,
+    /// `total_reads_processed`: socket reads by Redis connections.
+    pub reads_processed: u64,
+    /// `total_writes_processed`: socket writes by Redis connections.
+    pub writes_processed: u64,
+    /// `used_memory_peak`, sampled by the periodic task.
+    pub peak_memory: u64,
+    /// `instantaneous_*` rates.
+    pub rates: Rates,
+}
+
+/// How many samples the `instantaneous_*` figures average (redis-server: 16).
+const RATE_SAMPLES: usize = 16;
+
+/// `instantaneous_ops_per_sec` and the `instantaneous_*_kbps` figures: per-second rates of
+/// three totals, averaged over the last [`RATE_SAMPLES`] samples the periodic task takes,
+/// as redis-server does.
+#[derive(Debug, Default, Clone)]
+pub struct Rates {
+    last: Option<(i64, [u64; 3])>,
+    samples: [[f64; 3]; RATE_SAMPLES],
+    next: usize,
+    filled: usize,
+}
+
+impl Rates {
+    /// Records the totals (commands, input bytes, output bytes) at `now_ms`.
+    pub fn sample(&mut self, now_ms: i64, totals: [u64; 3]) {
+        if let Some((t, prev)) = self.last {
+            let dt = (now_ms - t) as f64 / 1000.0;
+            if dt > 0.0 {
+                for i in 0..3 {
+                    self.samples[self.next][i] = totals[i].saturating_sub(prev[i]) as f64 / dt;
+                }
+                self.next = (self.next + 1) % RATE_SAMPLES;
+                self.filled = (self.filled + 1).min(RATE_SAMPLES);
+            }
+        }
+        self.last = Some((now_ms, totals));
+    }
+
+    /// The averaged rate of total `i` (0 commands, 1 input bytes, 2 output bytes) per second.
+    pub fn per_sec(&self, i: usize) -> f64 {
+        if self.filled == 0 {
+            return 0.0;
+        }
+        self.samples[..self.filled]
+            .iter()
+            .map(|s| s[i])
+            .sum::<f64>()
+            / self.filled as f64
+    }
 }
 
 /// Why and how the server should stop (SHUTDOWN).

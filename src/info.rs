@@ -212,13 +212,13 @@ fn memory(out: &mut String, s: &Shared) {
     line(out, "used_memory_human", sys::bytes_human(used));
     line(out, "used_memory_rss", rss);
     line(out, "used_memory_rss_human", sys::bytes_human(rss));
-    // No peak is tracked: the current figure stands in for it.
-    line(out, "used_memory_peak", used);
-    line(out, "used_memory_peak_human", sys::bytes_human(used));
+    let peak = s.counters.peak_memory.max(used);
+    line(out, "used_memory_peak", peak);
+    line(out, "used_memory_peak_human", sys::bytes_human(peak));
     line(
         out,
         "used_memory_peak_perc",
-        format!("{:.2}%", perc(used, used)),
+        format!("{:.2}%", perc(used, peak)),
     );
     // Overhead is the keyspace index; the rest of the allocations count as the dataset.
     line(out, "used_memory_overhead", index);
@@ -331,20 +331,28 @@ fn stats(out: &mut String, s: &Shared) {
     out.push_str("# Stats\r\n");
     line(out, "total_connections_received", c.connections_received);
     line(out, "total_commands_processed", st.total_commands_processed);
-    line(out, "instantaneous_ops_per_sec", 0);
+    line(
+        out,
+        "instantaneous_ops_per_sec",
+        c.rates.per_sec(0).round() as u64,
+    );
     line(out, "total_net_input_bytes", c.net_input_bytes);
     line(out, "total_net_output_bytes", c.net_output_bytes);
-    // No replication: replication traffic is zero. Rates are not sampled.
+    // No replication: replication traffic is zero.
     line(out, "total_net_repl_input_bytes", 0);
     line(out, "total_net_repl_output_bytes", 0);
-    for key in [
+    line(
+        out,
         "instantaneous_input_kbps",
+        format!("{:.2}", c.rates.per_sec(1) / 1024.0),
+    );
+    line(
+        out,
         "instantaneous_output_kbps",
-        "instantaneous_input_repl_kbps",
-        "instantaneous_output_repl_kbps",
-    ] {
-        line(out, key, "0.00");
-    }
+        format!("{:.2}", c.rates.per_sec(2) / 1024.0),
+    );
+    line(out, "instantaneous_input_repl_kbps", "0.00");
+    line(out, "instantaneous_output_repl_kbps", "0.00");
     line(out, "rejected_connections", c.rejected_connections);
     for key in ["sync_full", "sync_partial_ok", "sync_partial_err"] {
         line(out, key, 0);
@@ -392,10 +400,10 @@ fn stats(out: &mut String, s: &Shared) {
     line(out, "unexpected_error_replies", 0);
     line(out, "total_error_replies", st.total_error_replies);
     line(out, "dump_payload_sanitizations", 0);
-    // Reads and writes are not counted per system call; I/O threads do the socket work.
+    line(out, "total_reads_processed", c.reads_processed);
+    line(out, "total_writes_processed", c.writes_processed);
+    // Every network thread does its own socket work; none is a Redis "I/O thread".
     for key in [
-        "total_reads_processed",
-        "total_writes_processed",
         "io_threaded_reads_processed",
         "io_threaded_writes_processed",
         "reply_buffer_shrinks",

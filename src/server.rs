@@ -460,6 +460,15 @@ async fn cron(ctx: Arc<ServerCtx>, mc: Arc<McCtx>, hz: u32) {
             .run(move |s| {
                 s.store.active_expire(budget);
                 s.store.maintain();
+                let now = s.store.now_ms();
+                let c = &mut s.counters;
+                c.peak_memory = c.peak_memory.max(crate::sys::allocated_bytes() as u64);
+                let totals = [
+                    s.store.stats.total_commands_processed,
+                    c.net_input_bytes,
+                    c.net_output_bytes,
+                ];
+                c.rates.sample(now, totals);
             })
             .await;
     }

@@ -61,6 +61,7 @@ where
     let mut pending: Option<Work> = None;
     let mut shutdown = ctx.shutdown.subscribe();
     let mut unaccounted_in: u64 = 0;
+    let (mut reads, mut writes) = (0u64, 0u64);
     // True when the buffer may hold more complete requests than the last parse took.
     let mut parse_again = false;
     loop {
@@ -76,7 +77,10 @@ where
                     };
                     match n {
                         Ok(0) | Err(_) => break,
-                        Ok(n) => unaccounted_in += n as u64,
+                        Ok(n) => {
+                            unaccounted_in += n as u64;
+                            reads += 1;
+                        }
                     }
                 }
                 parser.limits.max_bulk_len =
@@ -113,6 +117,8 @@ where
         };
         let io = BatchIo {
             bytes_in: std::mem::take(&mut unaccounted_in),
+            reads: std::mem::take(&mut reads),
+            writes: std::mem::take(&mut writes),
             qbuf: input.len(),
             qbuf_free: input.capacity() - input.len(),
         };
@@ -144,9 +150,11 @@ where
         out = returned.out;
         let work = returned.work;
         let close = conn.close;
-        if close != Close::Now && !out.is_empty() && stream.write_all(out.as_bytes()).await.is_err()
-        {
-            break;
+        if close != Close::Now && !out.is_empty() {
+            if stream.write_all(out.as_bytes()).await.is_err() {
+                break;
+            }
+            writes += 1;
         }
         if out.len() > 4 * OUTPUT_SOFT_LIMIT {
             // Do not keep a huge reply buffer around after a big reply.

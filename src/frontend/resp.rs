@@ -44,6 +44,10 @@ pub struct RespConn {
 pub struct BatchIo {
     /// Bytes read since the last batch.
     pub bytes_in: u64,
+    /// Socket reads since the last batch.
+    pub reads: u64,
+    /// Socket writes since the last batch.
+    pub writes: u64,
     /// Bytes of the input buffer still unparsed after this batch.
     pub qbuf: usize,
     /// Free capacity of the input buffer.
@@ -108,6 +112,8 @@ pub fn execute_batch(
     }
     s.store.end_batch(started.elapsed().as_micros() as u64);
     s.counters.net_input_bytes += io.bytes_in;
+    s.counters.reads_processed += io.reads;
+    s.counters.writes_processed += io.writes;
     s.counters.net_output_bytes += out.len() as u64;
     let now = s.store.now_ms() / 1000;
     if let Some(c) = s.clients.get_mut(conn.id) {
