@@ -442,8 +442,8 @@ where
 const MC_CRAWL_BUDGET: usize = 4096;
 
 /// Periodic work at `hz`: active expiry within a quarter of each period (redis-server's
-/// slow-cycle budget), a step of the memcached crawler, and index maintenance (moving
-/// resizes along, shrinking emptied indexes).
+/// slow-cycle budget), a step of the memcached crawler, index maintenance (moving resizes
+/// along, shrinking emptied indexes), and returning freed memory to the OS.
 async fn cron(ctx: Arc<ServerCtx>, mc: Arc<McCtx>, hz: u32) {
     let period = Duration::from_micros(1_000_000 / u64::from(hz));
     let budget = period / 4;
@@ -471,5 +471,6 @@ async fn cron(ctx: Arc<ServerCtx>, mc: Arc<McCtx>, hz: u32) {
                 c.rates.sample(now, totals);
             })
             .await;
+        crate::sys::release_free_memory();
     }
 }
