@@ -160,6 +160,11 @@ pub fn redis_server() -> Proc {
 
 /// Starts memcached 1.6 (the reference) on a free port, UDP off.
 pub fn memcached() -> Proc {
+    memcached_with(&[])
+}
+
+/// Starts memcached 1.6 on a free port, UDP off, with `extra` flags (`-I`, `-m`…).
+pub fn memcached_with(extra: &[&str]) -> Proc {
     let bin = require("memcached");
     let port = free_port();
     let mut cmd = Command::new(bin);
@@ -173,6 +178,7 @@ pub fn memcached() -> Proc {
         "-t",
         "2",
     ]);
+    cmd.args(extra);
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         cmd.args(["-u", "root"]);
