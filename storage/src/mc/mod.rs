@@ -455,3 +455,46 @@ impl McStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn store() -> McStore {
+        McStore::new(
+            McConfig::default(),
+            Box::new(ManualClock::new(1_700_000_000_000)),
+        )
+    }
+
+    fn set(s: &McStore, key: &[u8], value: &[u8]) {
+        let outcome = s.store(StoreRequest {
+            key,
+            flags: 0,
+            exptime: Expiry::Never,
+            value,
+            mode: StoreMode::Set,
+            cas: None,
+        });
+        assert_eq!(outcome, StoreOutcome::Stored);
+    }
+
+    fn value(s: &McStore, key: &[u8]) -> Option<Vec<u8>> {
+        s.get(key, None, |v| v.value().to_vec())
+    }
+
+    /// memcached reads the stored value as a C string: a NUL byte ends the number, as the
+    /// stored CRLF does.
+    #[test]
+    fn arith_stops_at_a_nul_byte() {
+        let s = store();
+        set(&s, b"n", b"1\0");
+        assert_eq!(s.arith(b"n", 1, ArithOp::Incr), ArithOutcome::Value(2));
+        assert_eq!(value(&s, b"n").as_deref(), Some(&b"2 "[..]));
+        set(&s, b"n", b"7\0-x");
+        assert_eq!(s.arith(b"n", 1, ArithOp::Decr), ArithOutcome::Value(6));
+        set(&s, b"n", b"\x005");
+        assert_eq!(s.arith(b"n", 1, ArithOp::Incr), ArithOutcome::NonNumeric);
+    }
+}

@@ -459,10 +459,12 @@ impl Shard {
         };
         let v = self.view(idx);
         let (old_value, flags, expire) = (v.value(), v.flags(), v.expire_raw());
-        // An empty value is not a number; otherwise memcached's strtoull rules apply (the
-        // stored CRLF ends the number, so trailing spaces from an earlier decr are fine).
+        // An empty value is not a number; otherwise memcached's strtoull rules apply to the
+        // value as the C string it is there: the stored CRLF ends the number (so trailing
+        // spaces from an earlier decr are fine), and so does a NUL byte (`1\0` reads as 1).
+        let text = old_value.split(|&b| b == 0).next().unwrap_or_default();
         let Some(current) = (!old_value.is_empty())
-            .then(|| safe_strtoull(old_value))
+            .then(|| safe_strtoull(text))
             .flatten()
         else {
             return ArithOutcome::NonNumeric;
