@@ -21,6 +21,8 @@ pub struct Mods {
     pub stats: bool,
     /// `%ignore <name>[,<name>…]`: more `STAT` values to mask.
     pub ignore: Vec<Vec<u8>>,
+    /// `%held`: compare this step's replies together with the next step's.
+    pub held: bool,
 }
 
 /// What a step does.
@@ -215,6 +217,10 @@ pub fn parse_script(path: &Path) -> Result<Script, String> {
                     mods.stats = true;
                     rest = after;
                 }
+                "%held" => {
+                    mods.held = true;
+                    rest = after;
+                }
                 "%ignore" => {
                     let (names, after) = after.split_once(' ').unwrap_or((after, ""));
                     if names.is_empty() {
@@ -240,6 +246,9 @@ pub fn parse_script(path: &Path) -> Result<Script, String> {
             }
         };
         let Some(action) = action else { continue };
+        if script.steps.last().is_some_and(|s| s.mods.held) && !matches!(action, Action::Send(_)) {
+            return Err(fail("a %held step must be followed by a request line"));
+        }
         if mods != Mods::default() && !matches!(action, Action::Send(_)) {
             return Err(fail("modifiers apply to request lines only"));
         }
@@ -249,6 +258,9 @@ pub fn parse_script(path: &Path) -> Result<Script, String> {
             action,
             mods,
         });
+    }
+    if script.steps.last().is_some_and(|s| s.mods.held) {
+        return Err(format!("{}: the last step is %held", script.name));
     }
     Ok(script)
 }
