@@ -198,7 +198,13 @@ fn execute(
         }
         Command::Store(s) => store_cmd(&s, store, out),
         Command::TooLarge { command, key } => {
-            store.store_refused(key, store_mode(command), StoreOutcome::TooLarge);
+            // memcached drops the key's current item only for a plain `set` (NREAD_SET);
+            // a refused `cas`, which the store otherwise runs as a set, leaves it alone.
+            let mode = match command {
+                StoreCommand::Cas => StoreMode::Replace,
+                other => store_mode(other),
+            };
+            store.store_refused(key, mode, StoreOutcome::TooLarge);
             Reply::TooLarge.write(out);
         }
         Command::Arith { incr, key, delta } => {

@@ -365,7 +365,8 @@ fn too_large_items() {
     );
     // A set that is too large removes the old value; an add leaves it.
     let big = |cmd: &str| {
-        let mut v = format!("set kk 0 0 1\r\na\r\n{cmd} kk 0 0 2000000\r\n").into_bytes();
+        let cas = if cmd == "cas" { " 1" } else { "" };
+        let mut v = format!("set kk 0 0 1\r\na\r\n{cmd} kk 0 0 2000000{cas}\r\n").into_bytes();
         v.extend(vec![b'x'; 2_000_000]);
         v.extend_from_slice(b"\r\nget kk\r\n");
         v
@@ -376,6 +377,11 @@ fn too_large_items() {
     );
     assert_eq!(
         run(&s, &big("add")),
+        "STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE kk 0 1\r\na\r\nEND\r\n"
+    );
+    // So does a cas (memcached drops the old item for a plain set only).
+    assert_eq!(
+        run(&s, &big("cas")),
         "STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE kk 0 1\r\na\r\nEND\r\n"
     );
     // noreply silences it; the exact -I boundary matches memcached's.
@@ -399,7 +405,7 @@ fn too_large_items() {
         };
         assert_eq!(run(&s, &v), expect, "flags {flags} len {n}");
     }
-    assert_eq!(s.stats().counters.store_too_large, 6);
+    assert_eq!(s.stats().counters.store_too_large, 7);
 }
 
 #[test]

@@ -254,10 +254,13 @@ impl Shard {
         ctx: &Ctx<'_>,
     ) -> StoreOutcome {
         self.stats.cmd_set += 1;
+        // memcached drops the key's current item when a store fails for lack of room, but
+        // only for a plain set (NREAD_SET), not for a cas.
+        let plain_set = mode == StoreMode::Set && cas.is_none();
         if key.len() > super::KEY_MAX_LEN
             || item_size(key.len(), flags, value.len()) > ctx.item_size_max
         {
-            if mode == StoreMode::Set {
+            if plain_set {
                 self.unlink(hash, key, ctx);
             }
             self.stats.store_too_large += 1;
@@ -320,17 +323,17 @@ impl Shard {
             }
         };
         let Some(new) = new else {
-            return self.no_memory(hash, key, mode, ctx);
+            return self.no_memory(hash, key, plain_set, ctx);
         };
         if self.link(hash, key, new, old.is_some(), ctx) {
             StoreOutcome::Stored
         } else {
-            self.no_memory(hash, key, mode, ctx)
+            self.no_memory(hash, key, plain_set, ctx)
         }
     }
 
-    fn no_memory(&mut self, hash: u64, key: &[u8], mode: StoreMode, ctx: &Ctx<'_>) -> StoreOutcome {
-        if mode == StoreMode::Set {
+    fn no_memory(&mut self, hash: u64, key: &[u8], plain_set: bool, ctx: &Ctx<'_>) -> StoreOutcome {
+        if plain_set {
             self.unlink(hash, key, ctx);
         }
         self.stats.store_no_memory += 1;
