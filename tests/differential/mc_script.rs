@@ -110,7 +110,8 @@ fn unescape(text: &str) -> Result<(Vec<u8>, bool), String> {
 }
 
 /// Turns the text of a request or continuation line into pieces: `{{text*N}}` repeats
-/// `text`, `${key}` is a CAS variable, the rest is unescaped. Returns the pieces and
+/// `text`, `${key}` is a CAS variable (the key written like the rest of the line), the rest
+/// is unescaped. Returns the pieces and
 /// whether the line ends with `\c` (no CRLF).
 fn line_pieces(text: &str) -> Result<(Vec<Piece>, bool), String> {
     let mut pieces = Vec::new();
@@ -149,8 +150,27 @@ fn line_pieces(text: &str) -> Result<(Vec<Piece>, bool), String> {
             push_bytes(&mut pieces, &unit.repeat(count));
             rest = &rest[end + 2..];
         } else {
-            let end = rest.find('}').ok_or("${ without }")?;
-            pieces.push(Piece::Cas(rest.as_bytes()[2..end].to_vec()));
+            // The key may be written with escapes and repetitions itself: its end is the
+            // first `}` outside a `{{…}}`.
+            let mut end = 2;
+            loop {
+                let tail = &rest[end..];
+                if tail.starts_with("{{") {
+                    end += tail.find("}}").ok_or("{{ without }}")? + 2;
+                } else if tail.starts_with('}') {
+                    break;
+                } else {
+                    end += tail.chars().next().ok_or("${ without }")?.len_utf8();
+                }
+            }
+            let key = match line_pieces(&rest[2..end])? {
+                (p, false) if p.len() <= 1 => match p.into_iter().next() {
+                    Some(Piece::Bytes(b)) => b,
+                    _ => Vec::new(),
+                },
+                _ => return Err("a ${key} holds a plain key".into()),
+            };
+            pieces.push(Piece::Cas(key));
             rest = &rest[end + 1..];
         }
     }
@@ -305,6 +325,14 @@ mod tests {
         assert_eq!(
             line_pieces(r"{{\r\n*2}}").unwrap(),
             (vec![Piece::Bytes(b"\r\n\r\n".to_vec())], false)
+        );
+        assert_eq!(
+            line_pieces(r"cas ${{{k*3}}\x21} 1").unwrap().0,
+            vec![
+                Piece::Bytes(b"cas ".to_vec()),
+                Piece::Cas(b"kkk!".to_vec()),
+                Piece::Bytes(b" 1".to_vec()),
+            ]
         );
         assert!(line_pieces(r"a\c b").is_err());
         assert!(line_pieces(r"a\q").is_err());
