@@ -448,6 +448,35 @@ fn pending_replies_are_discarded() {
 }
 
 #[test]
+fn replies_memcached_sent_before_a_discard_survive_it() {
+    let long = "k".repeat(251);
+    let (s, _) = new_store();
+    // memcached sends its replies after the 21st request of a read, then every 20th.
+    let mut input = b"set n 0 0 1\r\n0\r\n".to_vec();
+    input.extend(b"incr n 1\r\n".repeat(44));
+    input.extend(format!("get {long}\r\n").as_bytes());
+    let expect: String = std::iter::once("STORED\r\n".to_string())
+        .chain((1..=40).map(|i| format!("{i}\r\n")))
+        .chain(std::iter::once(
+            "CLIENT_ERROR bad command line format\r\n".to_string(),
+        ))
+        .collect();
+    assert_eq!(run(&s, &input), expect);
+    // A data block finished by a later read: memcached read it to its end and no further,
+    // so its reply is sent before the next commands are read.
+    let mut session = McSession::default();
+    let mut out = Vec::new();
+    let p = session.process(b"set s 0 0 3\r\nab", &s, &info, &mut out);
+    assert_eq!((out.len(), p.consumed), (0, 0));
+    let input = b"set s 0 0 3\r\nabc\r\nversion\r\nGET / HTTP/1.1\r\n";
+    let p = session.process(input, &s, &info, &mut out);
+    assert_eq!((out.as_slice(), p.close), (&b"STORED\r\n"[..], true));
+    // A block that arrived whole with its line is not such a point.
+    let (out, p) = talk(&s, input);
+    assert_eq!((out.as_slice(), p.close), (&b""[..], true));
+}
+
+#[test]
 fn quit_and_close() {
     let (s, _) = new_store();
     let (out, p) = talk(&s, b"version x\r\nquit x\r\nversion\r\n");
