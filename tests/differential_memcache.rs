@@ -14,7 +14,9 @@
 //! # Script format
 //!
 //! One step per line; blank lines and lines starting with `#` are ignored, and every line is
-//! trimmed (write `\s` for a space that matters at either end).
+//! trimmed (write `\s` for a space that matters at either end). Nothing waits for time to
+//! pass: memcached's clock ticks in whole seconds, so no TTL or delayed flush runs out in a
+//! script; exptimes are chosen so that the outcome does not depend on when a step runs.
 //!
 //! * `get a b` — a request line: its bytes, then `\r\n`, are written to both servers. Then
 //!   everything each server sends is read until it closes the connection or goes quiet, and
@@ -32,7 +34,6 @@
 //!   so that each server gets its own: `cas` success and `EXISTS` are really tested.
 //! * `%reconnect` — close both connections and open new ones. After a server closes the
 //!   connection, the next step reconnects by itself.
-//! * `%sleep <ms>` — wait (timing-dependent steps only where unavoidable, a few ms).
 //! * `%memcached -I <bytes> -m <MiB>` — before the first step: start this script's servers
 //!   with a different item size limit (`-I` ↔ `--memcache-max-item-size`) or memory limit
 //!   (`-m` ↔ `--memcache-memory-limit`). memcached also needs `-o slab_chunk_max` for an
@@ -248,10 +249,6 @@ impl Runner {
                     for side in &mut sides {
                         side.stream = None;
                     }
-                    continue;
-                }
-                Action::Sleep(d) => {
-                    std::thread::sleep(*d);
                     continue;
                 }
             };

@@ -3,7 +3,6 @@
 //! in `tests/differential_memcache.rs`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// A piece of the bytes a step sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +31,6 @@ pub enum Action {
     Send(Vec<Piece>),
     /// Drop the connections and open new ones.
     Reconnect,
-    /// Wait.
-    Sleep(Duration),
 }
 
 /// One step: a request line with its continuation lines, or a directive.
@@ -251,10 +248,6 @@ pub fn parse_script(path: &Path) -> Result<Script, String> {
                     rest = after.trim_start();
                 }
                 "%reconnect" if after.is_empty() => break Some(Action::Reconnect),
-                "%sleep" => {
-                    let ms: u64 = after.parse().map_err(|_| fail("%sleep needs ms"))?;
-                    break Some(Action::Sleep(Duration::from_millis(ms)));
-                }
                 "%memcached" => {
                     if !script.steps.is_empty() {
                         return Err(fail("%memcached must come before the first step"));
@@ -272,6 +265,9 @@ pub fn parse_script(path: &Path) -> Result<Script, String> {
         if mods != Mods::default() && !matches!(action, Action::Send(_)) {
             return Err(fail("modifiers apply to request lines only"));
         }
+        if !mods.ignore.is_empty() && !mods.stats {
+            return Err(fail("%ignore masks STAT values: it needs %stats"));
+        }
         script.steps.push(Step {
             line,
             text: trimmed.to_string(),
@@ -285,7 +281,7 @@ pub fn parse_script(path: &Path) -> Result<Script, String> {
     Ok(script)
 }
 
-/// Every script in `tests/scripts/memcache/`, in name order (`DIFF_SCRIPT` filters by name).
+/// Every script in `tests/scripts/memcache/`, in name order (`DIFF_SCRIPT` filters by path).
 pub fn load_scripts() -> Vec<Script> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/memcache");
     let filter = std::env::var("DIFF_SCRIPT").ok();
