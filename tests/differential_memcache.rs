@@ -248,7 +248,8 @@ impl Runner {
             Side::new("memcached", mc.port),
             Side::new("cachegate", cg.mc_port),
         ];
-        let mut held: [Vec<u8>; 2] = Default::default();
+        // Replies of `%held` steps, per server, and the line of the first such step.
+        let mut held: ([Vec<u8>; 2], Option<usize>) = Default::default();
         for step in &script.steps {
             let pieces = match &step.action {
                 Action::Send(p) => p,
@@ -259,36 +260,25 @@ impl Runner {
                     continue;
                 }
             };
-            let mut sent = Vec::new();
-            for side in &mut sides {
-                match side.connect().and_then(|()| side.render(pieces)) {
-                    Ok(bytes) => sent.push(bytes),
-                    Err(e) => {
-                        self.fail(script, step, format!("    {e}"));
-                        return;
-                    }
+            let (mut a, mut b) = match exchange(&mut sides, pieces) {
+                Ok(answers) => answers,
+                Err(e) => {
+                    self.fail(script, step, format!("    {e}"));
+                    return;
                 }
-            }
-            let [mcs, cgs] = &mut sides;
-            mcs.write(&sent[0]);
-            cgs.write(&sent[1]);
-            let large = sent.iter().any(|b| b.len() > SMALL_STEP);
-            // Both are read at once, so the idle window is waited once.
-            let (mut a, mut b) = std::thread::scope(|s| {
-                let a = s.spawn(|| mcs.read(large));
-                let b = cgs.read(large);
-                (a.join().expect("reader"), b)
-            });
-            // Replies held over from a `%held` step come first.
-            let [held_mc, held_cg] = &mut held;
+            };
+            // Replies held over from `%held` steps come first.
+            let [held_mc, held_cg] = &mut held.0;
             for (answer, earlier) in [(&mut a, held_mc), (&mut b, held_cg)] {
                 earlier.append(&mut answer.bytes);
                 std::mem::swap(earlier, &mut answer.bytes);
             }
             if step.mods.held && !a.closed && !b.closed {
-                held = [a.bytes, b.bytes];
+                held = ([a.bytes, b.bytes], held.1.or(Some(step.line)));
                 continue;
             }
+            let held_from = held.1.take();
+            let [mcs, cgs] = &mut sides;
             let (mut x, mut y) = (
                 label_cas(&a.bytes, &mut mcs.book),
                 label_cas(&b.bytes, &mut cgs.book),
@@ -315,11 +305,15 @@ impl Runner {
             }
             if x != y || a.closed != b.closed {
                 let (x, y) = show_pair(&x, &y);
+                let held = match held_from {
+                    Some(line) => format!("\n    (with the replies held from line {line})"),
+                    None => String::new(),
+                };
                 self.fail(
                     script,
                     step,
                     format!(
-                        "    memcached: {x}{}\n    cachegate: {y}{}",
+                        "    memcached: {x}{}\n    cachegate: {y}{}{held}",
                         state(a.closed),
                         state(b.closed)
                     ),
@@ -327,6 +321,24 @@ impl Runner {
             }
         }
     }
+}
+
+/// Sends a step to both servers (each with its own CAS values) and reads both answers.
+fn exchange(sides: &mut [Side; 2], pieces: &[Piece]) -> Result<(Answer, Answer), String> {
+    let [mcs, cgs] = sides;
+    for side in [&mut *mcs, &mut *cgs] {
+        side.connect()?;
+    }
+    let (to_mc, to_cg) = (mcs.render(pieces)?, cgs.render(pieces)?);
+    mcs.write(&to_mc);
+    cgs.write(&to_cg);
+    let large = to_mc.len().max(to_cg.len()) > SMALL_STEP;
+    // Both are read at once, so the idle window is waited once.
+    Ok(std::thread::scope(|s| {
+        let a = s.spawn(|| mcs.read(large));
+        let b = cgs.read(large);
+        (a.join().expect("reader"), b)
+    }))
 }
 
 /// Starts memcached and cachegate (at once), retrying a few times: a port picked as free
