@@ -61,8 +61,9 @@
 //!    (memcached's counter also moves for things cachegate does not count), so in every
 //!    `VALUE` line with a CAS the number is replaced by `<casN>`, N numbering the distinct
 //!    values in the order that server first returned them in the script. Which items share a
-//!    CAS, which changed and which did not is compared; the digits are not. `${key}` feeds
-//!    each server its own value.
+//!    CAS, which changed and which did not is compared, and so is the order of the values
+//!    (both take them from one counter, in the order of the modifications); the digits are
+//!    not. `${key}` feeds each server its own value.
 //! 2. **Process values in `stats`** (`%stats`). pid, uptime, time, CPU times, connection
 //!    counts (memcached counts its listeners), thread counts, the port, bytes read and
 //!    written (the CAS digits sent differ), memory layout (`bytes`, `hash_bytes`,
@@ -250,6 +251,7 @@ impl Runner {
         ];
         // Replies of `%held` steps, per server, and the line of the first such step.
         let mut held: ([Vec<u8>; 2], Option<usize>) = Default::default();
+        let mut cas_order_failed = false;
         for step in &script.steps {
             let pieces = match &step.action {
                 Action::Send(p) => p,
@@ -301,6 +303,20 @@ impl Runner {
                     step.line,
                     step.text,
                     state(a.closed)
+                );
+            }
+            if mcs.book.order() != cgs.book.order() && !cas_order_failed {
+                // Reported once: every later step would repeat it.
+                cas_order_failed = true;
+                self.fail(
+                    script,
+                    step,
+                    format!(
+                        "    CAS values, labels in the order of their values:\n    \
+                         memcached: {:?}\n    cachegate: {:?}",
+                        mcs.book.order(),
+                        cgs.book.order()
+                    ),
                 );
             }
             if x != y || a.closed != b.closed {

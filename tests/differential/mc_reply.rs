@@ -119,6 +119,24 @@ pub struct CasBook {
     pub by_key: HashMap<Vec<u8>, Vec<u8>>,
 }
 
+impl CasBook {
+    /// The labels in the order of the CAS values they stand for. Both servers hand out CAS
+    /// values from one counter, in the order of the modifications, so this order must be
+    /// the same on both even though the numbers are not.
+    pub fn order(&self) -> Vec<usize> {
+        let mut by_value: Vec<(u64, usize)> = self
+            .labels
+            .iter()
+            .map(|(v, &l)| {
+                let v = std::str::from_utf8(v).ok().and_then(|v| v.parse().ok());
+                (v.unwrap_or(u64::MAX), l)
+            })
+            .collect();
+        by_value.sort_unstable();
+        by_value.into_iter().map(|(_, l)| l).collect()
+    }
+}
+
 /// Replaces the CAS of every `VALUE` header with a label numbering the distinct values in
 /// the order this server first returned them (allowed difference 1), and records each key's
 /// value for `${key}`.
@@ -227,6 +245,7 @@ mod tests {
         let b = label_cas(b"VALUE a 0 1 9\r\nz\r\nEND\r\n", &mut book);
         assert_eq!(b, b"VALUE a 0 1 <cas2>\r\nz\r\nEND\r\n".to_vec());
         assert_eq!(book.by_key[&b"a"[..]], b"9".to_vec());
+        assert_eq!(book.order(), vec![2, 1]);
     }
 
     #[test]
