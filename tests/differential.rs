@@ -95,6 +95,8 @@ mod compare;
 mod script;
 #[path = "differential/server.rs"]
 mod server;
+#[path = "differential/shared.rs"]
+mod shared;
 
 use std::time::Instant;
 

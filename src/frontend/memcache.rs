@@ -27,10 +27,11 @@
 //! * a `get` naming a key over 250 bytes answers `CLIENT_ERROR bad command line format` and
 //!   discards the replies memcached has not sent yet; so does closing the connection for a
 //!   bad line (no newline in 2 KiB, or an HTTP request). memcached sends its replies when a
-//!   read is used up and after every successful get, so "not sent yet" means the replies
-//!   of this `process` call since its last get. (memcached also holds replies while it
-//!   waits for a data block; the caller of `process` sends them, so those are not taken
-//!   back);
+//!   read is used up, after every successful get, after a data block that began in an
+//!   earlier read (it reads the block's rest and no further), and every 20 requests
+//!   (`reqs_per_event`), so "not sent yet" means the replies of this `process` call since
+//!   the last of those. (memcached also holds replies while it waits for a data block; the
+//!   caller of `process` sends them, so those are not taken back);
 //! * `version` and `STAT version` report [`MEMCACHED_COMPAT_VERSION`], the memcached whose
 //!   protocol this is: clients and tools (libmemcached, memcached_exporter) read that field
 //!   to decide what the server supports. cachegate's own version is `STAT cachegate_version`,
@@ -93,6 +94,12 @@ pub struct Processed {
 /// all its replies.
 pub const OUTPUT_SOFT_LIMIT: usize = 1024 * 1024;
 
+/// memcached's `reqs_per_event` (`-R`, default 20). memcached runs at most this many
+/// requests of a read before it yields to other connections, and sends the replies it has
+/// when it does: after the 21st request of a read (it counts from the read), then after
+/// every 20th. A later long-key get or closing line cannot take those back.
+const REQS_PER_EVENT: usize = 20;
+
 /// One memcached connection's protocol state.
 #[derive(Debug, Default)]
 pub struct McSession {
@@ -147,6 +154,12 @@ impl McSession {
         // Where the replies memcached would not have sent yet begin: those of this read,
         // after the last get (memcached flushes its replies after every get).
         let mut unsent = out.len();
+        // Requests until memcached's next flush (see `REQS_PER_EVENT`).
+        let mut until_flush = REQS_PER_EVENT + 1;
+        // A data block begun in an earlier read: memcached reads its rest straight from the
+        // socket, exactly, so once it is stored its read buffer is empty; it sends its
+        // replies and reads what follows as a new read.
+        let mut resumed_block = self.parser.awaiting_data();
         let mut pos = 0;
         loop {
             match self.parser.parse(&input[pos..]) {
@@ -167,6 +180,14 @@ impl McSession {
                             need: None,
                             more: false,
                         };
+                    }
+                    until_flush -= 1;
+                    if std::mem::take(&mut resumed_block) {
+                        unsent = out.len();
+                        until_flush = REQS_PER_EVENT + 1;
+                    } else if until_flush == 0 {
+                        unsent = out.len();
+                        until_flush = REQS_PER_EVENT;
                     }
                     if out.len() >= OUTPUT_SOFT_LIMIT {
                         return Processed {
@@ -198,7 +219,13 @@ fn execute(
         }
         Command::Store(s) => store_cmd(&s, store, out),
         Command::TooLarge { command, key } => {
-            store.store_refused(key, store_mode(command), StoreOutcome::TooLarge);
+            // memcached drops the key's current item only for a plain `set` (NREAD_SET);
+            // a refused `cas`, which the store otherwise runs as a set, leaves it alone.
+            let mode = match command {
+                StoreCommand::Cas => StoreMode::Replace,
+                other => store_mode(other),
+            };
+            store.store_refused(key, mode, StoreOutcome::TooLarge);
             Reply::TooLarge.write(out);
         }
         Command::Arith { incr, key, delta } => {

@@ -20,18 +20,25 @@ pub fn free_port() -> u16 {
 
 /// Waits until `port` accepts connections, or panics after 10 s.
 pub fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    if let Err(e) = try_wait_for_port(port, child, what) {
+        panic!("{e}");
+    }
+}
+
+/// Waits until `port` accepts connections; an error if the process exits first (another
+/// process took the port between [`free_port`] and the bind, usually) or after 10 s.
+pub fn try_wait_for_port(port: u16, child: &mut Child, what: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+            return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited while starting: {status}");
+            return Err(format!("{what} exited while starting: {status}"));
         }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on port {port} within 10 s"
-        );
+        if Instant::now() >= deadline {
+            return Err(format!("{what} did not listen on port {port} within 10 s"));
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -79,6 +86,12 @@ pub struct Cachegate {
 impl Cachegate {
     /// Starts cachegate with both protocols and metrics on free ports, plus `extra` flags.
     pub fn start(extra: &[&str]) -> Cachegate {
+        Cachegate::try_start(extra).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Cachegate::start`], with an error rather than a panic if it does not come up (for
+    /// callers that retry when a free port was taken before cachegate bound it).
+    pub fn try_start(extra: &[&str]) -> Result<Cachegate, String> {
         let (port, mc_port, metrics_port) = (free_port(), free_port(), free_port());
         let mut args: Vec<String> = vec![
             "--port".into(),
@@ -91,24 +104,26 @@ impl Cachegate {
             "warning".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cachegate"))
+        let child = Command::new(env!("CARGO_BIN_EXE_cachegate"))
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start cachegate");
-        wait_for_port(port, &mut child, "cachegate");
-        Cachegate {
-            proc: Proc {
-                child,
-                port,
-                name: "cachegate",
-            },
+        // Owned by a Proc at once, so that it is killed on every way out.
+        let mut proc = Proc {
+            child,
+            port,
+            name: "cachegate",
+        };
+        try_wait_for_port(port, &mut proc.child, "cachegate")?;
+        Ok(Cachegate {
+            proc,
             port,
             mc_port,
             metrics_port,
-        }
+        })
     }
 
     /// A raw connection to the Redis port.
@@ -160,6 +175,17 @@ pub fn redis_server() -> Proc {
 
 /// Starts memcached 1.6 (the reference) on a free port, UDP off.
 pub fn memcached() -> Proc {
+    memcached_with(&[])
+}
+
+/// Starts memcached 1.6 on a free port, UDP off, with `extra` flags (`-I`, `-m`…).
+pub fn memcached_with(extra: &[&str]) -> Proc {
+    try_memcached_with(extra).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`memcached_with`], with an error rather than a panic if it does not come up (for callers
+/// that retry when a free port was taken before memcached bound it).
+pub fn try_memcached_with(extra: &[&str]) -> Result<Proc, String> {
     let bin = require("memcached");
     let port = free_port();
     let mut cmd = Command::new(bin);
@@ -173,22 +199,25 @@ pub fn memcached() -> Proc {
         "-t",
         "2",
     ]);
+    cmd.args(extra);
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         cmd.args(["-u", "root"]);
     }
-    let mut child = cmd
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start memcached");
-    wait_for_port(port, &mut child, "memcached");
-    Proc {
+    // Owned by a Proc at once, so that it is killed on every way out.
+    let mut proc = Proc {
         child,
         port,
         name: "memcached",
-    }
+    };
+    try_wait_for_port(port, &mut proc.child, "memcached")?;
+    Ok(proc)
 }
 
 /// A TCP connection to a loopback port with a read timeout.

@@ -1,16 +1,12 @@
 //! Comparing replies: the modifiers that normalise a reply for an allowed difference, the
 //! comparison itself, and readable mismatch reports.
 
-use std::fmt::Write as _;
-
 use bytes::Bytes;
 use cachegate_protocols::resp::Frame;
 
 use crate::script::Mods;
 use crate::server::Reply;
-
-/// How much of a long reply a mismatch report shows around the first difference.
-const REPORT_WINDOW: usize = 240;
+use crate::shared::show_pair;
 
 /// Which server a reply came from: `%drop` only applies to cachegate's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,25 +493,6 @@ pub fn replies_match(redis: &Reply, cg: &Reply, mods: &Mods) -> bool {
     }
 }
 
-/// Bytes as a readable, escaped string.
-fn escape(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() + 8);
-    for &b in bytes {
-        match b {
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            0x20..=0x7e => s.push(b as char),
-            _ => {
-                let _ = write!(s, "\\x{b:02x}");
-            }
-        }
-    }
-    s
-}
-
 /// The bytes a reply is shown as.
 fn shown_bytes(r: &Reply) -> (Vec<u8>, &'static str) {
     match r {
@@ -539,27 +516,8 @@ fn shown_bytes(r: &Reply) -> (Vec<u8>, &'static str) {
 pub fn describe_pair(redis: &Reply, cg: &Reply) -> (String, String) {
     let (a, note_a) = shown_bytes(redis);
     let (b, note_b) = shown_bytes(cg);
-    let first_diff = a
-        .iter()
-        .zip(&b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()));
-    let window = |v: &[u8]| {
-        if v.len() <= REPORT_WINDOW * 2 {
-            return format!("\"{}\"", escape(v));
-        }
-        let start = first_diff.saturating_sub(REPORT_WINDOW / 2).min(v.len());
-        let end = (start + REPORT_WINDOW).min(v.len());
-        format!(
-            "[{} bytes, from byte {start}] …\"{}\"…",
-            v.len(),
-            escape(&v[start..end])
-        )
-    };
-    (
-        format!("{}{note_a}", window(&a)),
-        format!("{}{note_b}", window(&b)),
-    )
+    let (a, b) = show_pair(&a, &b);
+    (format!("{a}{note_a}"), format!("{b}{note_b}"))
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use cachegate_protocols::resp::{decode, DecodeLimits, Frame};
 
+use crate::shared::{is_timeout, read_until_quiet};
+
 /// How long a server may stay silent after a raw send before we decide it will not answer
 /// at all. Replies on loopback take well under a millisecond; the margin covers a busy
 /// machine.
@@ -165,36 +167,21 @@ impl Side {
     /// [`QUIET_AFTER_DATA`] after its last.
     pub fn read_until_quiet(&mut self) -> Reply {
         let mut bytes = std::mem::take(&mut self.buf);
-        let mut chunk = [0u8; 64 * 1024];
-        let closed = loop {
-            let Some(stream) = self.stream.as_mut() else {
-                break true;
-            };
-            let wait = if bytes.is_empty() {
-                QUIET
-            } else {
-                QUIET_AFTER_DATA
-            };
-            let _ = stream.set_read_timeout(Some(wait));
-            match stream.read(&mut chunk) {
-                Ok(0) => break true,
-                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-                Err(e) if is_timeout(&e) => break false,
-                Err(_) => break true,
-            }
+        let closed = match self.stream.as_mut() {
+            Some(stream) => read_until_quiet(stream, &mut bytes, |b| {
+                if b.is_empty() {
+                    QUIET
+                } else {
+                    QUIET_AFTER_DATA
+                }
+            }),
+            None => true,
         };
         if closed {
             self.drop_connection();
         }
         Reply::Raw { bytes, closed }
     }
-}
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-    )
 }
 
 /// Iterates a SCAN-like command to cursor 0 and returns the sorted set of keys seen, or the

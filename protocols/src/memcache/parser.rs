@@ -157,6 +157,12 @@ impl Parser {
         !matches!(self.state, State::Line { scanned: 0 })
     }
 
+    /// True if a storage command's line has been read and its data block is incomplete:
+    /// the next request returned will be that command, finished with later input.
+    pub fn awaiting_data(&self) -> bool {
+        matches!(self.state, State::Data(_))
+    }
+
     /// Parses the next request at the front of `input`, which must start where the previous
     /// call's used bytes ended.
     pub fn parse<'a>(&mut self, input: &'a [u8]) -> Parse<'a> {

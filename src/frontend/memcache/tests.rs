@@ -365,7 +365,8 @@ fn too_large_items() {
     );
     // A set that is too large removes the old value; an add leaves it.
     let big = |cmd: &str| {
-        let mut v = format!("set kk 0 0 1\r\na\r\n{cmd} kk 0 0 2000000\r\n").into_bytes();
+        let cas = if cmd == "cas" { " 1" } else { "" };
+        let mut v = format!("set kk 0 0 1\r\na\r\n{cmd} kk 0 0 2000000{cas}\r\n").into_bytes();
         v.extend(vec![b'x'; 2_000_000]);
         v.extend_from_slice(b"\r\nget kk\r\n");
         v
@@ -376,6 +377,11 @@ fn too_large_items() {
     );
     assert_eq!(
         run(&s, &big("add")),
+        "STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE kk 0 1\r\na\r\nEND\r\n"
+    );
+    // So does a cas (memcached drops the old item for a plain set only).
+    assert_eq!(
+        run(&s, &big("cas")),
         "STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE kk 0 1\r\na\r\nEND\r\n"
     );
     // noreply silences it; the exact -I boundary matches memcached's.
@@ -399,7 +405,7 @@ fn too_large_items() {
         };
         assert_eq!(run(&s, &v), expect, "flags {flags} len {n}");
     }
-    assert_eq!(s.stats().counters.store_too_large, 6);
+    assert_eq!(s.stats().counters.store_too_large, 7);
 }
 
 #[test]
@@ -439,6 +445,35 @@ fn pending_replies_are_discarded() {
     session.process(b"version\r\n", &s, &info, &mut out);
     session.process(b"GET / HTTP/1.0\r\n", &s, &info, &mut out);
     assert_eq!(out, b"VERSION 1.6.18\r\n");
+}
+
+#[test]
+fn replies_memcached_sent_before_a_discard_survive_it() {
+    let long = "k".repeat(251);
+    let (s, _) = new_store();
+    // memcached sends its replies after the 21st request of a read, then every 20th.
+    let mut input = b"set n 0 0 1\r\n0\r\n".to_vec();
+    input.extend(b"incr n 1\r\n".repeat(44));
+    input.extend(format!("get {long}\r\n").as_bytes());
+    let expect: String = std::iter::once("STORED\r\n".to_string())
+        .chain((1..=40).map(|i| format!("{i}\r\n")))
+        .chain(std::iter::once(
+            "CLIENT_ERROR bad command line format\r\n".to_string(),
+        ))
+        .collect();
+    assert_eq!(run(&s, &input), expect);
+    // A data block finished by a later read: memcached read it to its end and no further,
+    // so its reply is sent before the next commands are read.
+    let mut session = McSession::default();
+    let mut out = Vec::new();
+    let p = session.process(b"set s 0 0 3\r\nab", &s, &info, &mut out);
+    assert_eq!((out.len(), p.consumed), (0, 0));
+    let input = b"set s 0 0 3\r\nabc\r\nversion\r\nGET / HTTP/1.1\r\n";
+    let p = session.process(input, &s, &info, &mut out);
+    assert_eq!((out.as_slice(), p.close), (&b"STORED\r\n"[..], true));
+    // A block that arrived whole with its line is not such a point.
+    let (out, p) = talk(&s, input);
+    assert_eq!((out.as_slice(), p.close), (&b""[..], true));
 }
 
 #[test]

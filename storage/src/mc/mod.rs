@@ -455,3 +455,91 @@ impl McStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn store() -> McStore {
+        McStore::new(
+            McConfig::default(),
+            Box::new(ManualClock::new(1_700_000_000_000)),
+        )
+    }
+
+    fn cas_req<'a>(key: &'a [u8], value: &'a [u8], cas: u64) -> StoreRequest<'a> {
+        StoreRequest {
+            key,
+            flags: 0,
+            exptime: Expiry::Never,
+            value,
+            mode: StoreMode::Set,
+            cas: Some(cas),
+        }
+    }
+
+    fn set(s: &McStore, key: &[u8], value: &[u8]) {
+        let outcome = s.store(StoreRequest {
+            key,
+            flags: 0,
+            exptime: Expiry::Never,
+            value,
+            mode: StoreMode::Set,
+            cas: None,
+        });
+        assert_eq!(outcome, StoreOutcome::Stored);
+    }
+
+    fn value(s: &McStore, key: &[u8]) -> Option<Vec<u8>> {
+        s.get(key, None, |v| v.value().to_vec())
+    }
+
+    /// memcached reads the stored value as a C string: a NUL byte ends the number, as the
+    /// stored CRLF does.
+    #[test]
+    fn arith_stops_at_a_nul_byte() {
+        let s = store();
+        set(&s, b"n", b"1\0");
+        assert_eq!(s.arith(b"n", 1, ArithOp::Incr), ArithOutcome::Value(2));
+        assert_eq!(value(&s, b"n").as_deref(), Some(&b"2 "[..]));
+        set(&s, b"n", b"7\0-x");
+        assert_eq!(s.arith(b"n", 1, ArithOp::Decr), ArithOutcome::Value(6));
+        set(&s, b"n", b"\x005");
+        assert_eq!(s.arith(b"n", 1, ArithOp::Incr), ArithOutcome::NonNumeric);
+    }
+
+    /// A cas that fails for lack of room leaves the current item alone; only a plain set
+    /// drops it (memcached's NREAD_SET rule).
+    #[test]
+    fn refused_cas_keeps_the_item() {
+        let s = McStore::new(
+            McConfig {
+                max_bytes: 4096,
+                item_size_max: 1024 * 1024,
+                shards: 1,
+            },
+            Box::new(ManualClock::new(1_700_000_000_000)),
+        );
+        let too_large = vec![b'x'; 1024 * 1024];
+        let no_room = vec![b'x'; 8000];
+        set(&s, b"k", b"v");
+        let cas = s.get(b"k", None, |v| v.cas()).unwrap();
+        let outcome = s.store(cas_req(b"k", &too_large, cas));
+        assert_eq!(outcome, StoreOutcome::TooLarge);
+        assert_eq!(value(&s, b"k").as_deref(), Some(&b"v"[..]));
+        let outcome = s.store(cas_req(b"k", &no_room, cas));
+        assert_eq!(outcome, StoreOutcome::NoMemory);
+        assert_eq!(value(&s, b"k").as_deref(), Some(&b"v"[..]));
+        // A plain set that is refused does drop it.
+        let plain = |value| StoreRequest {
+            cas: None,
+            ..cas_req(b"k", value, 0)
+        };
+        assert_eq!(s.store(plain(&no_room)), StoreOutcome::NoMemory);
+        assert_eq!(value(&s, b"k"), None);
+        set(&s, b"k", b"v");
+        assert_eq!(s.store(plain(&too_large)), StoreOutcome::TooLarge);
+        assert_eq!(value(&s, b"k"), None);
+    }
+}

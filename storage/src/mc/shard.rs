@@ -254,10 +254,13 @@ impl Shard {
         ctx: &Ctx<'_>,
     ) -> StoreOutcome {
         self.stats.cmd_set += 1;
+        // memcached drops the key's current item when a store fails for lack of room, but
+        // only for a plain set (NREAD_SET), not for a cas.
+        let plain_set = mode == StoreMode::Set && cas.is_none();
         if key.len() > super::KEY_MAX_LEN
             || item_size(key.len(), flags, value.len()) > ctx.item_size_max
         {
-            if mode == StoreMode::Set {
+            if plain_set {
                 self.unlink(hash, key, ctx);
             }
             self.stats.store_too_large += 1;
@@ -320,17 +323,17 @@ impl Shard {
             }
         };
         let Some(new) = new else {
-            return self.no_memory(hash, key, mode, ctx);
+            return self.no_memory(hash, key, plain_set, ctx);
         };
         if self.link(hash, key, new, old.is_some(), ctx) {
             StoreOutcome::Stored
         } else {
-            self.no_memory(hash, key, mode, ctx)
+            self.no_memory(hash, key, plain_set, ctx)
         }
     }
 
-    fn no_memory(&mut self, hash: u64, key: &[u8], mode: StoreMode, ctx: &Ctx<'_>) -> StoreOutcome {
-        if mode == StoreMode::Set {
+    fn no_memory(&mut self, hash: u64, key: &[u8], plain_set: bool, ctx: &Ctx<'_>) -> StoreOutcome {
+        if plain_set {
             self.unlink(hash, key, ctx);
         }
         self.stats.store_no_memory += 1;
@@ -459,10 +462,12 @@ impl Shard {
         };
         let v = self.view(idx);
         let (old_value, flags, expire) = (v.value(), v.flags(), v.expire_raw());
-        // An empty value is not a number; otherwise memcached's strtoull rules apply (the
-        // stored CRLF ends the number, so trailing spaces from an earlier decr are fine).
+        // An empty value is not a number; otherwise memcached's strtoull rules apply to the
+        // value as the C string it is there: the stored CRLF ends the number (so trailing
+        // spaces from an earlier decr are fine), and so does a NUL byte (`1\0` reads as 1).
+        let text = old_value.split(|&b| b == 0).next().unwrap_or_default();
         let Some(current) = (!old_value.is_empty())
-            .then(|| safe_strtoull(old_value))
+            .then(|| safe_strtoull(text))
             .flatten()
         else {
             return ArithOutcome::NonNumeric;
