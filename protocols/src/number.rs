@@ -184,14 +184,7 @@ mod tests {
     fn printf_g17(v: f64) -> String {
         let mut buf = [0u8; 64];
         // SAFETY: the buffer is large enough for any %.17g output and is NUL-terminated by snprintf.
-        let n = unsafe {
-            libc::snprintf(
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                b"%.17g\0".as_ptr().cast(),
-                v,
-            )
-        };
+        let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), c"%.17g".as_ptr(), v) };
         String::from_utf8_lossy(&buf[..n as usize]).into_owned()
     }
 

@@ -678,7 +678,7 @@ mod tests {
             }
         }
         for i in 0..1000u32 {
-            assert!(seen.contains(&i.to_le_bytes().to_vec()), "missed {i}");
+            assert!(seen.contains(i.to_le_bytes().as_slice()), "missed {i}");
         }
     }
 

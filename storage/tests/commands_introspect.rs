@@ -1,6 +1,5 @@
 //! COMMAND INFO / DOCS reply shapes that only show in RESP3.
 
-#[allow(dead_code)]
 mod common;
 use cachegate_protocols::resp::Frame;
 use common::*;

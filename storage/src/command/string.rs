@@ -334,7 +334,7 @@ fn mset_generic(
     name: &str,
     out: &mut ReplyBuf,
 ) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity(name.to_string()));
     }
     if nx {

@@ -43,20 +43,17 @@ impl Db {
                 idx = 0;
                 r.wrapped = true;
             }
-            match self.table.slot_flag(idx) {
-                Some(true) => {
-                    r.with_ttl += 1;
-                    let at = self.get(Slot(idx)).expire().unwrap_or(i64::MAX);
-                    if now > at {
-                        // The next entry may shift back into `idx`: look at it again.
-                        self.remove(Slot(idx));
-                        stats.expired_keys += 1;
-                        r.expired += 1;
-                        continue;
-                    }
-                    r.ttl_sum = r.ttl_sum.saturating_add(at - now);
+            if let Some(true) = self.table.slot_flag(idx) {
+                r.with_ttl += 1;
+                let at = self.get(Slot(idx)).expire().unwrap_or(i64::MAX);
+                if now > at {
+                    // The next entry may shift back into `idx`: look at it again.
+                    self.remove(Slot(idx));
+                    stats.expired_keys += 1;
+                    r.expired += 1;
+                    continue;
                 }
-                Some(false) | None => {}
+                r.ttl_sum = r.ttl_sum.saturating_add(at - now);
             }
             idx += 1;
             r.visited += 1;

@@ -1,6 +1,8 @@
 //! In-process command harness: runs commands against a `Store` with a manual clock and
 //! decodes the reply, without sockets.
 
+#![allow(dead_code)]
+
 use cachegate_protocols::resp::request::{Args, Span};
 use cachegate_protocols::resp::{decode, DecodeLimits, Frame, ProtocolVersion, ReplyBuf};
 use cachegate_storage::clock::ManualClock;
