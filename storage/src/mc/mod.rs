@@ -419,6 +419,8 @@ impl McStore {
             let ctx = self.ctx();
             let i = self.crawl_next.load(Ordering::Relaxed) % n;
             let mut shard = self.lock(i);
+            // Index upkeep rides along: finish resizes, shrink indexes emptied by a flush.
+            shard.maintain_index();
             let before = shard.stats.crawler_reclaimed;
             let (checked, done) = shard.crawl(left, &ctx);
             freed += shard.stats.crawler_reclaimed - before;

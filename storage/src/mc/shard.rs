@@ -104,6 +104,12 @@ impl Shard {
     }
 
     /// Bytes of the index.
+    /// Moves an index resize along and shrinks an index left mostly empty (see
+    /// `Table::maintain`). Slot positions change; the CLOCK hand is only a hint.
+    pub(crate) fn maintain_index(&mut self) {
+        self.table.maintain();
+    }
+
     pub(crate) fn index_bytes(&self) -> usize {
         self.table.index_bytes()
     }
