@@ -2,7 +2,9 @@
 //! clients` and `maxclients` see.
 //!
 //! It lives inside the engine's shared state, so a connection updates its own entry while it
-//! already holds the keyspace for a batch — no extra lock or atomic per command.
+//! already holds the keyspace for a batch — no extra lock or atomic per command. (This is why
+//! `dashmap`, on the design card for registries like this one, is not used: a concurrent map
+//! would add a second synchronisation to every batch.)
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

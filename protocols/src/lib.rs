@@ -12,6 +12,12 @@
 //! * [`number`] — the strict number parsing and formatting rules both servers use, shared so
 //!   that `INCR`, `EXPIRE`, bulk lengths and memcached's `incr` agree on what a number is.
 //!
+//! `nom`, on the design card, is not used: both protocols are framed by lines and lengths
+//! with quirks clients observe — redis-server looks only for `\r` and treats header lines as
+//! C strings, memcached splits tokens on spaces with a token cap and truncates numbers
+//! silently — which short byte loops over `memchr` state directly; parser combinators would
+//! have to be bent around each quirk and would cost more per request.
+//!
 //! Goals: byte-exact compatibility with redis-server 7.0 and memcached 1.6, no allocation per
 //! request on the hot path (arguments are spans into the caller's buffer), and no panics on
 //! any input. Non-goals: I/O, buffering policy, or knowing what a command means.
