@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the store: GET/SET/INCR through the command dispatcher on a warm
 //! keyspace, without sockets.
 
-use cachegate_protocols::resp::request::{Args, Span};
+use cachegate_protocols::resp::request::{lay_out, Args};
 use cachegate_protocols::resp::{ProtocolVersion, ReplyBuf};
 use cachegate_storage::clock::SystemClock;
 use cachegate_storage::command::Session;
@@ -10,17 +10,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// Runs `argv` against `store` (arguments laid out in one buffer, as the parser leaves them).
 fn run(store: &mut Store, session: &mut Session, out: &mut ReplyBuf, argv: &[&[u8]]) {
-    let mut base = Vec::with_capacity(128);
-    let mut spans = [Span::default(); 4];
-    for (i, a) in argv.iter().enumerate() {
-        spans[i] = Span {
-            start: base.len(),
-            len: a.len(),
-        };
-        base.extend_from_slice(a);
-    }
-    let args = Args::new(&base, &spans[..argv.len()]);
-    store.execute(session, &args, out);
+    let (base, spans) = lay_out(argv);
+    store.execute(session, &Args::new(&base, &spans), out);
 }
 
 fn keyspace(c: &mut Criterion) {

@@ -195,24 +195,23 @@ pub enum Executor {
 }
 
 impl Executor {
-    /// Starts an executor of the configured model around `shared`.
-    pub fn start(shared: Shared, model: ExecutionModel) -> Executor {
+    /// Starts an executor of the configured model around `shared`. Fails only if the engine
+    /// thread cannot be started.
+    pub fn start(shared: Shared, model: ExecutionModel) -> Result<Executor, String> {
         match model {
-            ExecutionModel::Lock => Executor::Lock(Arc::new(Mutex::new(shared))),
+            ExecutionModel::Lock => Ok(Executor::Lock(Arc::new(Mutex::new(shared)))),
             ExecutionModel::Engine => {
                 let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
                 let mut shared = shared;
-                let spawned = std::thread::Builder::new()
+                std::thread::Builder::new()
                     .name("cachegate-engine".into())
                     .spawn(move || {
                         while let Some(job) = rx.blocking_recv() {
                             job(&mut shared);
                         }
-                    });
-                if let Err(e) = spawned {
-                    tracing::error!("cannot start the engine thread ({e}); using the lock model");
-                }
-                Executor::Engine(tx)
+                    })
+                    .map_err(|e| format!("cannot start the engine thread: {e}"))?;
+                Ok(Executor::Engine(tx))
             }
         }
     }

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use cachegate_config::redis_params::PORT_APPLY_ERROR;
@@ -182,7 +183,7 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         rebind: Some(Box::new(rebind)),
         tcp_port,
     };
-    let executor = Executor::start(shared, execution_model);
+    let executor = Executor::start(shared, execution_model)?;
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let ctx = Arc::new(ServerCtx {
         executor,
@@ -313,99 +314,104 @@ fn spawn_resp_tcp(
     Ok(token)
 }
 
-async fn accept_resp_tcp(l: TcpListener, ctx: Arc<ServerCtx>, token: CancellationToken) {
-    let mut stop = ctx.shutdown.subscribe();
+/// A listener [`accept_loop`] can drive: tokio's TCP and Unix listeners.
+trait Accept: Send + Sync + 'static {
+    /// What one accept yields.
+    type Conn: Send;
+    /// Polls for the next connection.
+    fn poll_conn(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<Self::Conn>>;
+}
+
+impl Accept for TcpListener {
+    type Conn = (tokio::net::TcpStream, SocketAddr);
+    fn poll_conn(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<Self::Conn>> {
+        self.poll_accept(cx)
+    }
+}
+
+impl Accept for UnixListener {
+    type Conn = (tokio::net::UnixStream, tokio::net::unix::SocketAddr);
+    fn poll_conn(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<Self::Conn>> {
+        self.poll_accept(cx)
+    }
+}
+
+/// Accepts connections on `l` and hands each to `on_conn` until the server stops or
+/// `token` is cancelled. A failed accept (out of file descriptors and the like) backs off
+/// briefly instead of spinning.
+async fn accept_loop<L: Accept>(
+    l: L,
+    mut stop: watch::Receiver<bool>,
+    token: CancellationToken,
+    mut on_conn: impl FnMut(L::Conn) + Send,
+) {
     loop {
         let accepted = tokio::select! {
-            r = l.accept() => r,
+            r = std::future::poll_fn(|cx| l.poll_conn(cx)) => r,
             _ = token.cancelled() => return,
             _ = stop.changed() => return,
         };
-        let (stream, peer) = match accepted {
-            Ok(x) => x,
+        match accepted {
+            Ok(conn) => on_conn(conn),
             Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
             }
-        };
+        }
+    }
+}
+
+fn raw_fd(s: &impl std::os::fd::AsRawFd) -> i64 {
+    i64::from(s.as_raw_fd())
+}
+
+async fn accept_resp_tcp(l: TcpListener, ctx: Arc<ServerCtx>, token: CancellationToken) {
+    let stop = ctx.shutdown.subscribe();
+    accept_loop(l, stop, token, |(stream, peer)| {
         tune(&stream, ctx.tunables.tcp_keepalive.load(Ordering::Relaxed));
         let Ok(local) = stream.local_addr() else {
-            continue;
+            return;
         };
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream) as i64;
+        let fd = raw_fd(&stream);
         tokio::spawn(start_resp(
             stream,
             Peer::Tcp { peer, local },
             fd,
             ctx.clone(),
         ));
-    }
+    })
+    .await;
 }
 
 async fn accept_resp_unix(l: UnixListener, ctx: Arc<ServerCtx>, path: String) {
-    let mut stop = ctx.shutdown.subscribe();
-    loop {
-        let accepted = tokio::select! {
-            r = l.accept() => r,
-            _ = stop.changed() => return,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                let fd = std::os::fd::AsRawFd::as_raw_fd(&stream) as i64;
-                tokio::spawn(start_resp(
-                    stream,
-                    Peer::Unix(path.clone()),
-                    fd,
-                    ctx.clone(),
-                ));
-            }
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    let stop = ctx.shutdown.subscribe();
+    accept_loop(l, stop, CancellationToken::new(), |(stream, _)| {
+        let fd = raw_fd(&stream);
+        tokio::spawn(start_resp(
+            stream,
+            Peer::Unix(path.clone()),
+            fd,
+            ctx.clone(),
+        ));
+    })
+    .await;
 }
 
 async fn accept_mc_tcp(l: TcpListener, mc: Arc<McCtx>, ctx: Arc<ServerCtx>) {
-    let mut stop = mc.shutdown.subscribe();
-    loop {
-        let accepted = tokio::select! {
-            r = l.accept() => r,
-            _ = stop.changed() => return,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                tune(&stream, ctx.tunables.tcp_keepalive.load(Ordering::Relaxed));
-                tokio::spawn(conn::memcache::serve(stream, mc.clone()));
-            }
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    let stop = mc.shutdown.subscribe();
+    accept_loop(l, stop, CancellationToken::new(), |(stream, _)| {
+        tune(&stream, ctx.tunables.tcp_keepalive.load(Ordering::Relaxed));
+        tokio::spawn(conn::memcache::serve(stream, mc.clone()));
+    })
+    .await;
 }
 
 async fn accept_mc_unix(l: UnixListener, mc: Arc<McCtx>) {
-    let mut stop = mc.shutdown.subscribe();
-    loop {
-        let accepted = tokio::select! {
-            r = l.accept() => r,
-            _ = stop.changed() => return,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                tokio::spawn(conn::memcache::serve(stream, mc.clone()));
-            }
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    let stop = mc.shutdown.subscribe();
+    accept_loop(l, stop, CancellationToken::new(), |(stream, _)| {
+        tokio::spawn(conn::memcache::serve(stream, mc.clone()));
+    })
+    .await;
 }
 
 /// Admits a Redis connection (or refuses it over `maxclients`) and serves it.

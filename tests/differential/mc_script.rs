@@ -283,20 +283,7 @@ pub fn parse_script(path: &Path) -> Result<Script, String> {
 
 /// Every script in `tests/scripts/memcache/`, in name order (`DIFF_SCRIPT` filters by path).
 pub fn load_scripts() -> Vec<Script> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/memcache");
-    let filter = std::env::var("DIFF_SCRIPT").ok();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "mc"))
-        .filter(|p| match filter.as_deref() {
-            Some(f) => p.to_string_lossy().contains(f),
-            None => true,
-        })
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no scripts in {}", dir.display());
-    paths
+    super::shared::script_paths("memcache", "mc")
         .iter()
         .map(|p| parse_script(p).unwrap_or_else(|e| panic!("bad script: {e}")))
         .collect()

@@ -1,11 +1,34 @@
 //! What both differential testers (`tests/differential.rs` for Redis,
 //! `tests/differential_memcache.rs` for memcached) need besides their own protocol: reading a
-//! socket until the server goes quiet or closes, and showing two byte strings that differ.
+//! socket until the server goes quiet or closes, showing two byte strings that differ, and
+//! finding the script files.
 
 use std::fmt::Write as _;
 use std::io::Read;
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The scripts in `tests/scripts/<dir>/` with extension `ext`, in name order, filtered by
+/// `DIFF_SCRIPT` (a substring of the path) when it is set.
+pub fn script_paths(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scripts")
+        .join(dir);
+    let filter = std::env::var("DIFF_SCRIPT").ok();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .filter(|p| match filter.as_deref() {
+            Some(f) => p.to_string_lossy().contains(f),
+            None => true,
+        })
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no scripts in {}", dir.display());
+    paths
+}
 
 /// How much of a long reply a mismatch report shows around the first difference.
 const REPORT_WINDOW: usize = 240;

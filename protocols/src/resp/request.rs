@@ -242,6 +242,22 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Lays `argv` out the way the parser leaves a request: the arguments back to back in one
+/// buffer, with their spans. For callers that start from separate arguments (tests,
+/// benchmarks, commands built by the server itself); use the result with [`Args::new`].
+pub fn lay_out(argv: &[&[u8]]) -> (Vec<u8>, Vec<Span>) {
+    let mut base = Vec::with_capacity(argv.iter().map(|a| a.len()).sum());
+    let mut spans = Vec::with_capacity(argv.len());
+    for a in argv {
+        spans.push(Span {
+            start: base.len(),
+            len: a.len(),
+        });
+        base.extend_from_slice(a);
+    }
+    (base, spans)
+}
+
 /// Progress through a multibulk request that has not fully arrived. Offsets are relative to
 /// the request's first byte, which stays at the front of the caller's buffer between calls.
 #[derive(Debug, Default)]

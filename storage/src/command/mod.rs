@@ -568,19 +568,11 @@ impl Store {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use cachegate_protocols::resp::request::Span;
+    use cachegate_protocols::resp::request::lay_out;
     use cachegate_protocols::resp::ProtocolVersion;
 
     fn outcome(argv: &[&[u8]]) -> Outcome {
-        let mut base = Vec::new();
-        let mut spans = Vec::new();
-        for a in argv {
-            spans.push(Span {
-                start: base.len(),
-                len: a.len(),
-            });
-            base.extend_from_slice(a);
-        }
+        let (base, spans) = lay_out(argv);
         let mut store = Store::new(16, Box::new(ManualClock::new(0)));
         let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
         store.execute(&mut Session::default(), &Args::new(&base, &spans), &mut out)

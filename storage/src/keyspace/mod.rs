@@ -205,49 +205,35 @@ impl Db {
         lru: u32,
         spare: usize,
     ) {
-        match at {
-            Lookup::Found(slot) => {
-                let old_expire = self.get(slot).expire();
-                let expire = match ttl {
-                    Ttl::Clear => None,
-                    Ttl::Keep => old_expire,
-                    Ttl::At(t) => Some(t),
-                };
-                if spare == 0 && expire.is_some() == old_expire.is_some() {
-                    let mut m = self.get_mut(slot);
-                    if m.set_value_in_place(value, encoding) {
-                        if let Some(t) = expire {
-                            m.set_expire_in_place(t);
-                        }
-                        m.set_lru(lru);
-                        return;
+        let old_expire = at.slot().and_then(|slot| self.get(slot).expire());
+        let expire = match ttl {
+            Ttl::Clear => None,
+            Ttl::Keep => old_expire,
+            Ttl::At(t) => Some(t),
+        };
+        if let Lookup::Found(slot) = at {
+            if spare == 0 && expire.is_some() == old_expire.is_some() {
+                let mut m = self.get_mut(slot);
+                if m.set_value_in_place(value, encoding) {
+                    if let Some(t) = expire {
+                        m.set_expire_in_place(t);
                     }
+                    m.set_lru(lru);
+                    return;
                 }
-                let entry = Entry::new_string(NewString {
-                    key,
-                    value,
-                    encoding,
-                    expire,
-                    spare,
-                    lru,
-                });
-                self.replace(slot, entry);
             }
-            Lookup::Missing(hash) => {
-                let expire = match ttl {
-                    Ttl::At(t) => Some(t),
-                    Ttl::Clear | Ttl::Keep => None,
-                };
-                let entry = Entry::new_string(NewString {
-                    key,
-                    value,
-                    encoding,
-                    expire,
-                    spare,
-                    lru,
-                });
-                self.add(hash, entry);
-            }
+        }
+        let entry = Entry::new_string(NewString {
+            key,
+            value,
+            encoding,
+            expire,
+            spare,
+            lru,
+        });
+        match at {
+            Lookup::Found(slot) => self.replace(slot, entry),
+            Lookup::Missing(hash) => self.add(hash, entry),
         }
     }
 

@@ -538,16 +538,6 @@ impl Shard {
         self.crawl_at = i;
         (checked, false)
     }
-
-    /// Drops every item (for tests and shutdown; not `flush_all`, which is lazy).
-    #[allow(dead_code)]
-    pub(crate) fn clear(&mut self) {
-        self.table.clear();
-        self.item_bytes = 0;
-        self.footprint = 0;
-        self.hand = 0;
-        self.crawl_at = 0;
-    }
 }
 
 /// Encodes an [`Expiry`](super::Expiry) for the item header.

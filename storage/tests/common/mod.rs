@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use cachegate_protocols::resp::request::{Args, Span};
+use cachegate_protocols::resp::request::{lay_out, Args};
 use cachegate_protocols::resp::{decode, DecodeLimits, Frame, ProtocolVersion, ReplyBuf};
 use cachegate_storage::clock::ManualClock;
 use cachegate_storage::command::{Outcome, Session};
@@ -33,15 +33,7 @@ impl Harness {
 
     /// Runs one command (byte arguments) and returns its decoded reply.
     pub fn run_bytes(&mut self, argv: &[&[u8]]) -> Frame {
-        let mut base = Vec::new();
-        let mut spans = Vec::new();
-        for a in argv {
-            spans.push(Span {
-                start: base.len(),
-                len: a.len(),
-            });
-            base.extend_from_slice(a);
-        }
+        let (base, spans) = lay_out(argv);
         let args = Args::new(&base, &spans);
         let mut out = ReplyBuf::new(if self.resp3 {
             ProtocolVersion::Resp3
