@@ -26,6 +26,7 @@ pub mod long_double;
 pub mod mc;
 pub mod stats;
 pub mod table;
+pub mod types;
 
 use std::time::Duration;
 

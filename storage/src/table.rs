@@ -316,10 +316,29 @@ impl<E: TableEntry> Table<E> {
         s.slots[i]
     }
 
-    /// The entry in occupied slot `idx`.
+    /// The entry in occupied slot `idx`. Panics if the slot is empty: a caller holding a
+    /// stale index gets a panic, never a pointer made up from an empty slot.
     #[inline]
+    #[track_caller]
     pub fn ptr_at(&self, idx: usize) -> NonNull<u8> {
-        ptr_of(self.slot(idx))
+        match NonNull::new((self.slot(idx) & PTR_BITS) as usize as *mut u8) {
+            Some(p) => p,
+            None => panic!("slot {idx} of the index is empty"),
+        }
+    }
+
+    /// Sizes an empty table for `n` entries at once (no effect on a non-empty one).
+    pub fn reserve(&mut self, n: usize) {
+        if !self.is_empty() || self.old.is_some() {
+            return;
+        }
+        let mut cap = MIN_CAPACITY;
+        while n * 10 > cap * 9 {
+            cap *= 2;
+        }
+        if cap > self.cur.cap() {
+            self.cur = Slots::with_capacity(cap);
+        }
     }
 
     /// The caller's flag bit of occupied slot `idx`.

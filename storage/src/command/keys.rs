@@ -343,9 +343,9 @@ pub fn randomkey(ctx: &mut Ctx<'_>, _args: &Args<'_>, out: &mut ReplyBuf) -> Cmd
 
 fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool, out: &mut ReplyBuf) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
-    let Lookup::Found(slot) = ctx.lookup_write(src) else {
+    if !matches!(ctx.lookup_write(src), Lookup::Found(_)) {
         return Err(CommandError::NoSuchKey);
-    };
+    }
     if src == dst {
         if nx {
             out.int(0);
@@ -361,19 +361,17 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool, out: &mut ReplyB
         }
         ctx.db().remove(dslot);
     }
-    // Removing `dst` may have moved `src`: find it again.
-    let slot = match ctx.db().find(src) {
-        Lookup::Found(s) => s,
-        Lookup::Missing(_) => slot,
+    // Looking `dst` up (it may have been reclaimed as expired) and removing it may have
+    // moved `src`: find it again.
+    let Lookup::Found(slot) = ctx.db().find(src) else {
+        unreachable!("the source was found live in this command");
     };
-    let lru = ctx.db().get(slot).lru();
-    let entry = ctx.db().copy_entry(slot, dst, lru);
-    let shared = ctx.db().get(slot).is_shared();
-    ctx.db().remove(slot);
+    // The value moves to the new key without being copied.
+    let entry = ctx.db().remove(slot).rekey(dst);
     let Lookup::Missing(hash) = ctx.db().find(dst) else {
         unreachable!("the destination was removed above");
     };
-    ctx.db().add(hash, entry.with_shared(shared));
+    ctx.db().add(hash, entry);
     if nx {
         out.int(1);
     } else {

@@ -620,10 +620,10 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRe
 
 /// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]`
 pub fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    let a_slot = ctx.lookup_read(args.get(1));
-    let b_slot = ctx.lookup_read(args.get(2));
-    let value_of = |ctx: &mut Ctx<'_>, s: Option<Slot>| -> Result<Vec<u8>, CommandError> {
-        match s {
+    // Each value is copied right after its lookup: looking the second key up may reclaim it
+    // as expired, which moves the first key's slot.
+    let value_of = |ctx: &mut Ctx<'_>, key: &[u8]| -> Result<Vec<u8>, CommandError> {
+        match ctx.lookup_read(key) {
             None => Ok(Vec::new()),
             Some(slot) => {
                 let v = ctx.db().get(slot);
@@ -636,8 +636,10 @@ pub fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult 
             }
         }
     };
-    let a = value_of(ctx, a_slot)?;
-    let b = value_of(ctx, b_slot)?;
+    // Both lookups happen (and count) before either type is checked, as in redis-server.
+    let a = value_of(ctx, args.get(1));
+    let b = value_of(ctx, args.get(2));
+    let (a, b) = (a?, b?);
     let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
     let mut j = 3;
     while j < args.len() {

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Db, Slot};
+use super::Db;
 use crate::stats::Stats;
 
 /// Slots visited between checks of the time budget and the expired ratio.
@@ -45,10 +45,10 @@ impl Db {
             }
             if let Some(true) = self.table.slot_flag(idx) {
                 r.with_ttl += 1;
-                let at = self.get(Slot(idx)).expire().unwrap_or(i64::MAX);
+                let at = self.get(self.slot(idx)).expire().unwrap_or(i64::MAX);
                 if now > at {
                     // The next entry may shift back into `idx`: look at it again.
-                    self.remove(Slot(idx));
+                    self.remove(self.slot(idx));
                     stats.expired_keys += 1;
                     r.expired += 1;
                     continue;

@@ -7,15 +7,29 @@
 //! `command`), statistics beyond what a lookup implies.
 //!
 //! A key with expiry time `t` is live while `now <= t`, as in redis-server.
+//!
+//! **Slots cannot dangle.** A [`Slot`] names a key's position *and* the database's shape
+//! generation when it was found; every insert, removal, resize step or clear starts a new
+//! generation, and using a slot from an older one panics instead of reading whatever now
+//! sits there (a lookup that lazily deletes an expired key shifts its neighbours, so a slot
+//! found before it may point at another key or at nothing). Commands that look up two keys
+//! look the first one up again, or copy what they need, after the second lookup.
+//!
+//! **Memory.** Each database counts the bytes its entries and their values hold
+//! ([`Db::used_bytes`]), updated as entries are added, replaced, removed and edited, so
+//! `INFO used_memory` describes the keyspace and not the process (which also holds the
+//! memcached store).
 
 pub mod entry;
 pub mod expire;
+pub mod guard;
 
 use std::ptr::NonNull;
 
 use crate::stats::Stats;
 use crate::table::Table;
-use entry::{Encoding, Entry, KeyspaceEntry, Mut, NewString, View};
+use entry::{Encoding, Entry, KeyspaceEntry, Kind, Mut, NewString, View};
+pub use guard::ValueGuard;
 
 /// Mask of Redis's 24-bit LRU clock.
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -26,9 +40,13 @@ pub fn lru_clock(now_ms: i64) -> u32 {
 }
 
 /// Where a live key sits in its database; valid until the database next changes shape
-/// (an insert or removal). Replacing an entry keeps its slot.
+/// (an insert, a removal, a resize step). Replacing an entry keeps its slot. Using a slot
+/// after the shape changed panics (see the module doc) rather than reading another entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Slot(usize);
+pub struct Slot {
+    idx: usize,
+    gen: u64,
+}
 
 /// The result of looking a key up for writing: where it is, or its hash for inserting it.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +82,10 @@ pub enum Ttl {
 #[derive(Default)]
 pub struct Db {
     table: Table<KeyspaceEntry>,
+    /// Shape generation: bumped whenever slot positions may move.
+    gen: u64,
+    /// Bytes held by entries and their values (not the index).
+    bytes: usize,
     expires: usize,
     /// Estimated average TTL of keys with one, in ms (`INFO keyspace avg_ttl`).
     pub avg_ttl: i64,
@@ -92,26 +114,53 @@ impl Db {
         self.table.index_bytes()
     }
 
+    /// Bytes held by this database: entries, their values and the index.
+    pub fn used_bytes(&self) -> usize {
+        self.bytes + self.table.index_bytes()
+    }
+
     fn view_ptr(&self, ptr: NonNull<u8>) -> View<'_> {
         // SAFETY: the pointer is a live entry owned by this table, borrowed with `&self`.
         unsafe { View::from_ptr(ptr) }
     }
 
+    fn slot(&self, idx: usize) -> Slot {
+        Slot { idx, gen: self.gen }
+    }
+
+    /// The slot index, checked against the current shape (see the module doc).
+    #[track_caller]
+    fn idx(&self, slot: Slot) -> usize {
+        assert_eq!(
+            slot.gen, self.gen,
+            "a keyspace slot was used after the database changed shape"
+        );
+        slot.idx
+    }
+
+    fn reshaped(&mut self) {
+        self.gen = self.gen.wrapping_add(1);
+    }
+
+    fn ptr(&self, slot: Slot) -> NonNull<u8> {
+        self.table.ptr_at(self.idx(slot))
+    }
+
     /// The entry at a slot.
     pub fn get(&self, slot: Slot) -> View<'_> {
-        self.view_ptr(self.table.ptr_at(slot.0))
+        self.view_ptr(self.ptr(slot))
     }
 
     fn get_mut(&mut self, slot: Slot) -> Mut {
         // SAFETY: `&mut self` gives exclusive access to the table's entries.
-        unsafe { Mut::from_ptr(self.table.ptr_at(slot.0)) }
+        unsafe { Mut::from_ptr(self.ptr(slot)) }
     }
 
     /// Finds `key` without looking at its TTL.
     pub fn find(&self, key: &[u8]) -> Lookup {
         let hash = self.table.hash(key);
         match self.table.find(hash, key) {
-            Some(i) => Lookup::Found(Slot(i)),
+            Some(i) => Lookup::Found(self.slot(i)),
             None => Lookup::Missing(hash),
         }
     }
@@ -123,16 +172,17 @@ impl Db {
         let Some(i) = self.table.find(hash, key) else {
             return Lookup::Missing(hash);
         };
+        let slot = self.slot(i);
         if self.table.flag_at(i) {
-            if let Some(at) = self.get(Slot(i)).expire() {
+            if let Some(at) = self.get(slot).expire() {
                 if now > at {
-                    self.remove(Slot(i));
+                    self.remove(slot);
                     stats.expired_keys += 1;
                     return Lookup::Missing(hash);
                 }
             }
         }
-        Lookup::Found(Slot(i))
+        Lookup::Found(slot)
     }
 
     /// Records an access for LRU.
@@ -146,14 +196,33 @@ impl Db {
         if has_ttl {
             self.expires += 1;
         }
+        self.bytes += entry.view().alloc_size();
         self.table.insert(hash, entry.into_raw(), has_ttl);
+        self.reshaped();
+    }
+
+    /// [`Db::add`], returning the new entry's slot.
+    pub fn add_and_locate(&mut self, hash: u64, entry: Entry) -> Slot {
+        let ptr = entry.into_raw();
+        // SAFETY: `ptr` is owned here until the table takes it back below.
+        self.add(hash, unsafe { Entry::from_raw(ptr) });
+        // The insert may have moved other entries (and started or advanced a resize).
+        // SAFETY: the table now owns the entry just inserted.
+        let key = unsafe { View::from_ptr(ptr) }.key();
+        match self.table.find(hash, key) {
+            Some(i) => self.slot(i),
+            None => unreachable!("an entry just inserted is in the table"),
+        }
     }
 
     /// Puts `entry` (same key) in place of the one at `slot`, which is dropped.
     pub fn replace(&mut self, slot: Slot, entry: Entry) {
-        let had = self.table.flag_at(slot.0);
+        let idx = self.idx(slot);
+        let old_bytes = self.get(slot).alloc_size();
+        let had = self.table.flag_at(idx);
         let has = entry.view().expire().is_some();
-        let old = self.table.replace_at(slot.0, entry.into_raw(), has);
+        self.bytes = self.bytes - old_bytes + entry.view().alloc_size();
+        let old = self.table.replace_at(idx, entry.into_raw(), has);
         // SAFETY: the table handed back ownership of the old entry.
         drop(unsafe { Entry::from_raw(old) });
         self.expires = self.expires + usize::from(has) - usize::from(had);
@@ -161,12 +230,21 @@ impl Db {
 
     /// Removes the entry at `slot` and returns it.
     pub fn remove(&mut self, slot: Slot) -> Entry {
-        if self.table.flag_at(slot.0) {
+        let idx = self.idx(slot);
+        if self.table.flag_at(idx) {
             self.expires -= 1;
         }
-        let ptr = self.table.remove_at(slot.0);
+        self.bytes -= self.get(slot).alloc_size();
+        let ptr = self.table.remove_at(idx);
+        self.reshaped();
         // SAFETY: the table handed back ownership.
         unsafe { Entry::from_raw(ptr) }
+    }
+
+    /// Edits the collection of type `T` at `slot`, or `None` if the value is another type.
+    /// The guard puts the value back when dropped, deleting the key if it became empty.
+    pub fn edit<T: Kind>(&mut self, slot: Slot) -> Option<ValueGuard<'_, T>> {
+        ValueGuard::new(self, slot)
     }
 
     /// Deletes `key` if present (regardless of TTL); true if it was there.
@@ -240,7 +318,11 @@ impl Db {
     /// Writes `data` at `offset` of the string at `slot` without reallocating (APPEND,
     /// SETRANGE), if it fits the entry's spare room. Returns false if it does not.
     pub fn write_in_place(&mut self, slot: Slot, offset: usize, data: &[u8]) -> bool {
-        self.get_mut(slot).write_at(offset, data)
+        let before = self.get(slot).alloc_size();
+        let done = self.get_mut(slot).write_at(offset, data);
+        // A boxed string may have grown its buffer.
+        self.bytes = self.bytes - before + self.get(slot).alloc_size();
+        done
     }
 
     /// Sets or removes the TTL of the key at `slot`.
@@ -254,27 +336,33 @@ impl Db {
         if old.is_none() && expire.is_none() {
             return;
         }
-        let entry = rebuild(view, expire);
-        self.replace(slot, entry);
+        self.rebuild_at(slot, |e| e.with_expire(expire));
     }
 
-    /// A copy of the entry at `slot` under another key, keeping value, encoding and TTL.
+    /// Replaces the entry at `slot` by what `f` makes of it (moving, not copying, a boxed
+    /// value).
+    fn rebuild_at(&mut self, slot: Slot, f: impl FnOnce(Entry) -> Entry) {
+        let idx = self.idx(slot);
+        let had = self.table.flag_at(idx);
+        self.bytes -= self.get(slot).alloc_size();
+        let ptr = self.table.ptr_at(idx);
+        // SAFETY: the entry is owned by the table; it is handed to `f` and the table's slot
+        // is overwritten with the result before anything else can read it.
+        let new = f(unsafe { Entry::from_raw(ptr) });
+        let has = new.view().expire().is_some();
+        self.bytes += new.view().alloc_size();
+        let _moved = self.table.replace_at(idx, new.into_raw(), has);
+        self.expires = self.expires + usize::from(has) - usize::from(had);
+    }
+
+    /// A copy of the entry at `slot` under another key, value cloned by type, TTL kept.
     pub fn copy_entry(&self, slot: Slot, new_key: &[u8], lru: u32) -> Entry {
-        let v = self.get(slot);
-        Entry::new_string(NewString {
-            key: new_key,
-            value: v.value(),
-            encoding: v.encoding(),
-            expire: v.expire(),
-            spare: 0,
-            lru,
-        })
-        .with_shared(false)
+        self.get(slot).clone_entry(new_key, lru)
     }
 
     /// A random key's slot (live or not), using `random` as the random source.
     pub fn random_slot(&self, random: u64) -> Option<Slot> {
-        self.table.random_slot(random).map(Slot)
+        self.table.random_slot(random).map(|i| self.slot(i))
     }
 
     /// One step of a SCAN iteration: calls `f` with each entry at the cursor's home slot and
@@ -291,29 +379,34 @@ impl Db {
     /// Deletes every key.
     pub fn clear(&mut self) {
         self.table.clear();
+        self.reshaped();
+        self.bytes = 0;
         self.expires = 0;
         self.avg_ttl = 0;
         self.expire_cursor = 0;
+    }
+
+    /// Takes every entry out, leaving the database empty (FLUSHALL ASYNC frees them
+    /// elsewhere).
+    pub fn take_all(&mut self) -> Vec<Entry> {
+        let all = self.table.take_all();
+        self.reshaped();
+        self.bytes = 0;
+        self.expires = 0;
+        self.avg_ttl = 0;
+        self.expire_cursor = 0;
+        // SAFETY: the table handed back ownership of every entry.
+        all.into_iter()
+            .map(|(p, _)| unsafe { Entry::from_raw(p) })
+            .collect()
     }
 
     /// Index upkeep from the periodic maintenance: moves a resize along, and starts
     /// shrinking an index left mostly empty by deletions.
     pub fn shrink(&mut self) {
         self.table.maintain();
+        self.reshaped();
     }
-}
-
-/// A new entry with the same key and value as `view` and the given expiry.
-fn rebuild(view: View<'_>, expire: Option<i64>) -> Entry {
-    Entry::new_string(NewString {
-        key: view.key(),
-        value: view.value(),
-        encoding: view.encoding(),
-        expire,
-        spare: view.spare(),
-        lru: view.lru(),
-    })
-    .with_shared(view.is_shared())
 }
 
 /// All databases.

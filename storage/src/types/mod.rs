@@ -1,0 +1,102 @@
+//! The Redis value types other than strings, as owned data structures the keyspace hangs off
+//! its entries (see [`crate::keyspace::entry`]).
+//!
+//! Each type is one module: [`hash::Hash`], [`list::List`], [`set::Set`], [`zset::ZSet`],
+//! [`stream::Stream`]. Each keeps Redis's two-encoding design — a compact packed form for
+//! small values (one allocation, cache friendly, like Redis's listpack and intset) and the
+//! structure that gives Redis's complexity for big ones — and switches at the thresholds of
+//! [`Thresholds`], which are the `*-max-*` parameters of `CONFIG SET`.
+//!
+//! Owns: the data structures and their operations. Not: command syntax, replies, the
+//! keyspace (a type never sees its key or its TTL).
+//!
+//! Every type implements [`Collection`]: its element count, the heap bytes it owns (kept up
+//! to date as it changes, so the keyspace's memory accounting is O(1) per write), and its
+//! `OBJECT ENCODING` name.
+
+pub mod hash;
+pub mod list;
+pub mod listpack;
+pub mod pairs;
+pub mod set;
+pub mod stream;
+pub mod zset;
+
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
+pub use stream::Stream;
+pub use zset::ZSet;
+
+/// What the keyspace needs of every collection type.
+pub trait Collection: Clone {
+    /// Number of elements (fields, members, entries). A collection reaching zero is deleted
+    /// from the keyspace, as Redis deletes empty collections.
+    fn len(&self) -> usize;
+
+    /// True when there are no elements.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Heap bytes owned by the value (not counting the entry that points at it). O(1).
+    fn heap_bytes(&self) -> usize;
+
+    /// The name `OBJECT ENCODING` prints (`listpack`, `hashtable`, `quicklist`, …).
+    fn encoding(&self) -> &'static str;
+}
+
+/// The encoding thresholds of every type, as redis-server 7.0 names and defaults them
+/// (`CONFIG GET hash-max-listpack-entries` …). A value converts to its big encoding once
+/// it passes one; like Redis, it does not convert back when it shrinks (except lists, which
+/// Redis 7.0 does not convert back either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`).
+    pub hash_max_listpack_entries: usize,
+    /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`).
+    pub hash_max_listpack_value: usize,
+    /// `set-max-intset-entries`.
+    pub set_max_intset_entries: usize,
+    /// `zset-max-listpack-entries` (alias `zset-max-ziplist-entries`).
+    pub zset_max_listpack_entries: usize,
+    /// `zset-max-listpack-value` (alias `zset-max-ziplist-value`).
+    pub zset_max_listpack_value: usize,
+    /// `list-max-listpack-size` (alias `list-max-ziplist-size`): positive = entries per node,
+    /// -1..-5 = node size limit of 4, 8, 16, 32, 64 KiB.
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth`: nodes at each end left uncompressed (0 = none compressed).
+    pub list_compress_depth: usize,
+    /// `stream-node-max-bytes`.
+    pub stream_node_max_bytes: usize,
+    /// `stream-node-max-entries`.
+    pub stream_node_max_entries: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
+        }
+    }
+}
+
+/// Elements of an inline collection of entry kind `k` (see [`crate::keyspace::entry::kind`]).
+pub(crate) fn inline_len(k: u8, bytes: &[u8]) -> usize {
+    use crate::keyspace::entry::kind;
+    match k {
+        kind::HASH_PACKED => hash::inline_len(bytes),
+        kind::LIST_PACKED => list::inline_len(k, bytes),
+        kind::SET_INTSET | kind::SET_PACKED => set::inline_len(k, bytes),
+        kind::ZSET_PACKED => zset::inline_len(k, bytes),
+        _ => 0,
+    }
+}
