@@ -11,6 +11,8 @@
 //! * [`command`] — the command table (each command declared once), the dispatcher, and the
 //!   handlers, which write replies through `cachegate_protocols::resp::ReplyBuf`.
 //! * [`mc`] — the memcached store: concurrent, sharded, CLOCK eviction, real CAS.
+//! * [`types`] — the collection types (hash, list, set, sorted set, stream).
+//! * [`writes`] — the write stream: dirty, modification signals, replayable forms.
 //! * [`stats`] — the counters INFO and `/metrics` read.
 //! * [`clock`] — the time source; tests use a manual clock instead of sleeping.
 //!
@@ -27,6 +29,7 @@ pub mod mc;
 pub mod stats;
 pub mod table;
 pub mod types;
+pub mod writes;
 
 use std::time::Duration;
 
@@ -60,6 +63,13 @@ pub struct Store {
     pub commands: CommandTable,
     /// Value limits.
     pub limits: Limits,
+    /// Encoding thresholds of the collection types (`CONFIG SET hash-max-listpack-entries`…).
+    pub thresholds: types::Thresholds,
+    /// What every write reports: dirty, replayable forms.
+    pub writes: writes::WriteStream,
+    /// When set, every `signal_modified` is recorded here (tests check that every change is
+    /// signalled).
+    pub signal_log: Option<Vec<(usize, Vec<u8>)>>,
     clock: Box<dyn Clock>,
     /// Time of the current batch, Unix ms.
     now: i64,
@@ -80,6 +90,9 @@ impl Store {
             stats: Stats::default(),
             commands: CommandTable::new(),
             limits: Limits::default(),
+            thresholds: types::Thresholds::default(),
+            writes: writes::WriteStream::default(),
+            signal_log: None,
             clock,
             now,
             rng: (now as u64) ^ 0x9e37_79b9_7f4a_7c15,
@@ -139,20 +152,49 @@ impl Store {
         x
     }
 
-    /// Runs one active expiry cycle of at most `budget`; see [`keyspace::expire`].
+    /// Runs one active expiry cycle of at most `budget`; see [`keyspace::expire`]. Each key
+    /// it reclaims is signalled and emitted as `DEL`.
     pub fn active_expire(&mut self, budget: Duration) {
         self.now = self.clock.now_ms();
         let n = self.keyspace.len();
         let start = self.next_expire_db % n;
         self.next_expire_db = start + 1;
         let now = self.now;
-        let (head, tail) = {
-            let dbs: Vec<&mut keyspace::Db> = self.keyspace.iter_mut().collect();
-            let mut dbs = dbs;
-            let tail = dbs.split_off(start);
-            (dbs, tail)
-        };
-        keyspace::expire::cycle(tail.into_iter().chain(head), now, budget, &mut self.stats);
+        let mut expired: Vec<(usize, Vec<u8>)> = Vec::new();
+        let order = (start..n).chain(0..start);
+        keyspace::expire::cycle(
+            &mut self.keyspace,
+            order,
+            now,
+            budget,
+            &mut self.stats,
+            &mut |db, key| expired.push((db, key.to_vec())),
+        );
+        for (db, key) in expired {
+            self.key_expired(db, &key);
+        }
+    }
+
+    /// What follows the deletion of an expired key: a `DEL` in the write stream and a
+    /// modification signal, as redis-server's `deleteExpiredKeyAndPropagate`.
+    pub(crate) fn key_expired(&mut self, db: usize, key: &[u8]) {
+        self.writes.also_propagate(db, &[b"DEL", key]);
+        self.signal_modified(db, key);
+    }
+
+    /// Signals that `key` in database `db` was modified: the one hook WATCH, keyspace
+    /// notifications, blocked clients and client tracking hang off (DESIGN decision 14).
+    pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if let Some(log) = &mut self.signal_log {
+            log.push((db, key.to_vec()));
+        }
+    }
+
+    /// Signals that every key of database `db` may have changed at once (FLUSHDB, SWAPDB).
+    pub fn signal_db_changed(&mut self, db: usize) {
+        if let Some(log) = &mut self.signal_log {
+            log.push((db, b"*".to_vec()));
+        }
     }
 
     /// Periodic maintenance: moves index resizes along and shrinks indexes left mostly

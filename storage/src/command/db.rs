@@ -29,6 +29,9 @@ pub fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
     let b = args::int32_or(args.get(2), "ERR invalid second DB index")?;
     let (a, b) = (db_index(ctx, a)?, db_index(ctx, b)?);
     ctx.store.keyspace.swap(a, b);
+    ctx.dirty(1);
+    ctx.store.signal_db_changed(a);
+    ctx.store.signal_db_changed(b);
     out.ok();
     Ok(())
 }
@@ -53,6 +56,8 @@ pub fn move_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResul
     let (from, to) = ctx.store.keyspace.two_mut(src, dst);
     let entry = from.remove(slot);
     to.add(hash, entry);
+    ctx.modified(key);
+    ctx.store.signal_modified(dst, key);
     out.int(1);
     Ok(())
 }
@@ -77,7 +82,13 @@ fn flush_mode(args: &Args<'_>) -> CmdResult {
 /// `FLUSHDB [ASYNC|SYNC]`
 pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     flush_mode(args)?;
+    let removed = ctx.db().len() as u64;
     ctx.db().clear();
+    ctx.dirty(removed);
+    // Replicas get it even when there was nothing to delete.
+    ctx.store.writes.force();
+    let db = ctx.session.db;
+    ctx.store.signal_db_changed(db);
     out.ok();
     Ok(())
 }
@@ -85,8 +96,15 @@ pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRes
 /// `FLUSHALL [ASYNC|SYNC]`
 pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     flush_mode(args)?;
+    let removed = ctx.store.keyspace.total_keys() as u64;
     for db in ctx.store.keyspace.iter_mut() {
         db.clear();
+    }
+    // redis-server counts the deleted keys plus one (its save of the empty dataset).
+    ctx.dirty(removed + 1);
+    ctx.store.writes.force();
+    for db in 0..ctx.store.keyspace.len() {
+        ctx.store.signal_db_changed(db);
     }
     out.ok();
     Ok(())

@@ -16,6 +16,7 @@ fn del_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRes
         // An expired key is reclaimed (and counted as expired), not as deleted.
         if let Lookup::Found(slot) = ctx.lookup_write(key) {
             ctx.db().remove(slot);
+            ctx.modified(key);
             deleted += 1;
         }
     }
@@ -145,11 +146,19 @@ fn expire_generic(
         out.int(0);
         return Ok(());
     }
+    let key = args.get(1);
     if when <= ctx.now() {
         ctx.db().remove(slot);
+        ctx.propagate(&[b"DEL", key]);
     } else {
         ctx.db().set_expire(slot, Some(when));
+        // Every form replays as an absolute time in ms, conditions kept.
+        let mut n = itoa::Buffer::new();
+        let mut argv: Vec<&[u8]> = vec![b"PEXPIREAT", key, n.format(when).as_bytes()];
+        argv.extend(args.iter().skip(3));
+        ctx.propagate(&argv);
     }
+    ctx.modified(key);
     out.int(1);
     Ok(())
 }
@@ -222,6 +231,7 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRes
     match ctx.lookup_write(args.get(1)) {
         Lookup::Found(slot) if ctx.db().get(slot).expire().is_some() => {
             ctx.db().set_expire(slot, None);
+            ctx.modified(args.get(1));
             out.int(1);
         }
         _ => out.int(0),
@@ -372,6 +382,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool, out: &mut ReplyB
         unreachable!("the destination was removed above");
     };
     ctx.db().add(hash, entry);
+    ctx.modified(src);
+    ctx.signal(dst);
     if nx {
         out.int(1);
     } else {
@@ -437,6 +449,8 @@ pub fn copy_(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResul
     if let Lookup::Missing(hash) = target {
         ctx.store.keyspace.db_mut(dst_db).add(hash, entry);
     }
+    ctx.dirty(1);
+    ctx.store.signal_modified(dst_db, dst);
     out.int(1);
     Ok(())
 }

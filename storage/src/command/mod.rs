@@ -35,7 +35,8 @@ use std::collections::HashMap;
 use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
-use crate::keyspace::{lru_clock, Db, Lookup, Slot};
+use crate::keyspace::entry::{Entry, Kind, ValueType};
+use crate::keyspace::{lru_clock, Db, Lookup, Slot, ValueGuard};
 use crate::Store;
 use spec::{CommandSpec, Handler, ServerCommand};
 
@@ -124,6 +125,8 @@ pub type CmdResult = Result<(), CommandError>;
 pub struct Session {
     /// The selected database.
     pub db: usize,
+    /// The connection's CLIENT ID (0 for in-process callers).
+    pub client_id: u64,
 }
 
 /// What a handler works with: the store and the calling connection's session.
@@ -162,20 +165,33 @@ impl Ctx<'_> {
         self.lookup_read_in(self.session.db, key, false, lru)
     }
 
-    fn lookup_read_in(&mut self, db: usize, key: &[u8], touch: bool, lru: u32) -> Option<Slot> {
+    /// Looks `key` up in database `db`; an expired key is deleted, emitted as `DEL` and
+    /// signalled, as redis-server's `expireIfNeeded` does.
+    fn lookup_in(&mut self, db: usize, key: &[u8]) -> Lookup {
         let now = self.store.now;
         let store = &mut *self.store;
-        let d = store.keyspace.db_mut(db);
-        match d.lookup(key, now, &mut store.stats) {
+        let (found, expired) =
+            store
+                .keyspace
+                .db_mut(db)
+                .lookup_expiring(key, now, &mut store.stats);
+        if expired {
+            store.key_expired(db, key);
+        }
+        found
+    }
+
+    fn lookup_read_in(&mut self, db: usize, key: &[u8], touch: bool, lru: u32) -> Option<Slot> {
+        match self.lookup_in(db, key) {
             Lookup::Found(slot) => {
-                store.stats.keyspace_hits += 1;
+                self.store.stats.keyspace_hits += 1;
                 if touch {
-                    d.touch(slot, lru);
+                    self.store.keyspace.db_mut(db).touch(slot, lru);
                 }
                 Some(slot)
             }
             Lookup::Missing(_) => {
-                store.stats.keyspace_misses += 1;
+                self.store.stats.keyspace_misses += 1;
                 None
             }
         }
@@ -189,13 +205,10 @@ impl Ctx<'_> {
 
     /// [`Ctx::lookup_write`] in database `db`.
     pub fn lookup_write_in(&mut self, db: usize, key: &[u8]) -> Lookup {
-        let now = self.store.now;
         let lru = self.lru();
-        let store = &mut *self.store;
-        let d = store.keyspace.db_mut(db);
-        let found = d.lookup(key, now, &mut store.stats);
+        let found = self.lookup_in(db, key);
         if let Lookup::Found(slot) = found {
-            d.touch(slot, lru);
+            self.store.keyspace.db_mut(db).touch(slot, lru);
         }
         found
     }
@@ -204,11 +217,84 @@ impl Ctx<'_> {
     /// LRU clock (redis-server's `expireIfNeeded`, which SCAN and RANDOMKEY use). Returns
     /// true if it was expired (and is now gone); false if it is live or absent.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
-        let now = self.store.now;
-        let store = &mut *self.store;
-        let d = store.keyspace.db_mut(self.session.db);
-        let existed = matches!(d.find(key), Lookup::Found(_));
-        existed && matches!(d.lookup(key, now, &mut store.stats), Lookup::Missing(_))
+        let db = self.session.db;
+        let existed = matches!(self.store.keyspace.db(db).find(key), Lookup::Found(_));
+        existed && matches!(self.lookup_in(db, key), Lookup::Missing(_))
+    }
+
+    /// Reads the collection of type `T` at `key` (lookup for reading: hits, misses, LRU):
+    /// `Ok(None)` if the key is missing, WRONGTYPE if it holds another type.
+    pub fn read<T: Kind>(&mut self, key: &[u8]) -> Result<Option<T::Ref<'_>>, CommandError> {
+        let Some(slot) = self.lookup_read(key) else {
+            return Ok(None);
+        };
+        let db = self.store.keyspace.db(self.session.db);
+        match db.get(slot).collection::<T>() {
+            Some(v) => Ok(Some(v)),
+            None => Err(CommandError::WrongType),
+        }
+    }
+
+    /// Edits the collection of type `T` at `key` (lookup for writing): `Ok(None)` if the key
+    /// is missing, WRONGTYPE if it holds another type. The guard deletes the key if the
+    /// collection is left empty.
+    pub fn edit<T: Kind>(&mut self, key: &[u8]) -> Result<Option<ValueGuard<'_, T>>, CommandError> {
+        let Lookup::Found(slot) = self.lookup_write(key) else {
+            return Ok(None);
+        };
+        let db = self.store.keyspace.db_mut(self.session.db);
+        db.edit::<T>(slot).map(Some).ok_or(CommandError::WrongType)
+    }
+
+    /// Like [`Ctx::edit`], creating an empty `T` if the key is missing (the guard deletes it
+    /// again if the command leaves it empty).
+    pub fn edit_or_create<T: Kind + Default>(
+        &mut self,
+        key: &[u8],
+    ) -> Result<ValueGuard<'_, T>, CommandError> {
+        let lru = self.lru();
+        let slot = match self.lookup_write(key) {
+            Lookup::Found(slot) => slot,
+            Lookup::Missing(hash) => {
+                let entry = Entry::new_value(key, T::default(), None, lru);
+                self.db().add_and_locate(hash, entry)
+            }
+        };
+        let db = self.store.keyspace.db_mut(self.session.db);
+        db.edit::<T>(slot).ok_or(CommandError::WrongType)
+    }
+
+    /// The type of the value at `key` without counting a lookup or touching it (for the
+    /// WRONGTYPE checks commands make before writing), or `None` if missing.
+    pub fn type_of(&mut self, key: &[u8]) -> Option<ValueType> {
+        let db = self.session.db;
+        match self.lookup_in(db, key) {
+            Lookup::Found(slot) => Some(self.store.keyspace.db(db).get(slot).value_type()),
+            Lookup::Missing(_) => None,
+        }
+    }
+
+    /// Counts `n` changes to the keyspace (`dirty`).
+    pub fn dirty(&mut self, n: u64) {
+        self.store.writes.add_dirty(n);
+    }
+
+    /// Signals that `key` in the selected database was modified.
+    pub fn signal(&mut self, key: &[u8]) {
+        let db = self.session.db;
+        self.store.signal_modified(db, key);
+    }
+
+    /// One change to `key` in the selected database: counts dirty and signals it.
+    pub fn modified(&mut self, key: &[u8]) {
+        self.dirty(1);
+        self.signal(key);
+    }
+
+    /// Gives (one command of) the replayable form of the command running, in place of the
+    /// command as sent (see [`crate::writes`]).
+    pub fn propagate(&mut self, argv: &[&[u8]]) {
+        self.store.writes.propagate(argv);
     }
 
     /// The `proto-max-bulk-len` limit strings may grow to.
@@ -501,6 +587,8 @@ impl Store {
         match spec.handler {
             Handler::Store(f) => {
                 let mark = out.len();
+                let db = session.db;
+                self.writes.begin_call();
                 let result = f(
                     &mut Ctx {
                         store: self,
@@ -509,6 +597,7 @@ impl Store {
                     args,
                     out,
                 );
+                self.writes.end_call(db, args);
                 self.finish_call(id, result, mark, out);
                 Outcome::Done
             }

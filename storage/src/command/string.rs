@@ -175,6 +175,14 @@ fn set_generic(
     let lru = ctx.lru();
     ctx.db()
         .set_string(key, at, value, Encoding::for_value(value), ttl, lru);
+    ctx.modified(key);
+    if let Some(t) = expire {
+        // A relative TTL would replay against another clock: emit the absolute time.
+        let mut n = itoa::Buffer::new();
+        ctx.propagate(&[b"SET", key, value, b"PXAT", n.format(t).as_bytes()]);
+    } else if cmd == "getset" {
+        ctx.propagate(&[b"SET", key, value]);
+    }
     if !opts.get {
         match reply {
             SetReply::OkOrNull => out.ok(),
@@ -276,6 +284,8 @@ pub fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
     let key = args.get(1);
     if get_generic(ctx, key, out)? {
         ctx.db().delete(key);
+        ctx.modified(key);
+        ctx.propagate(&[b"DEL", key]);
     }
     Ok(())
 }
@@ -300,9 +310,20 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResul
     match expire {
         Some((ExpireKind::ExAt | ExpireKind::PxAt, at)) if at <= now => {
             ctx.db().remove(slot);
+            ctx.modified(key);
+            ctx.propagate(&[b"DEL", key]);
         }
-        Some((_, at)) => ctx.db().set_expire(slot, Some(at)),
-        None if opts.persist => ctx.db().set_expire(slot, None),
+        Some((_, at)) => {
+            ctx.db().set_expire(slot, Some(at));
+            ctx.modified(key);
+            let mut n = itoa::Buffer::new();
+            ctx.propagate(&[b"PEXPIREAT", key, n.format(at).as_bytes()]);
+        }
+        None if opts.persist && ctx.db().get(slot).expire().is_some() => {
+            ctx.db().set_expire(slot, None);
+            ctx.modified(key);
+            ctx.propagate(&[b"PERSIST", key]);
+        }
         None => {}
     }
     Ok(())
@@ -352,6 +373,7 @@ fn mset_generic(
         let at = ctx.lookup_write(key);
         ctx.db()
             .set_string(key, at, value, Encoding::for_value(value), Ttl::Clear, lru);
+        ctx.modified(key);
     }
     if nx {
         out.int(1);
@@ -403,6 +425,7 @@ fn incr_decr(ctx: &mut Ctx<'_>, key: &[u8], incr: i64, out: &mut ReplyBuf) -> Cm
     let lru = ctx.lru();
     ctx.db()
         .set_string(key, at, text, Encoding::Int, Ttl::Keep, lru);
+    ctx.modified(key);
     out.int(value);
     Ok(())
 }
@@ -453,6 +476,9 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cm
     let lru = ctx.lru();
     ctx.db()
         .set_string(key, at, &value, encoding, Ttl::Keep, lru);
+    ctx.modified(key);
+    // Float arithmetic may differ elsewhere: replay the result, not the increment.
+    ctx.propagate(&[b"SET", key, &value, b"KEEPTTL"]);
     out.bulk(&value);
     Ok(())
 }
@@ -476,6 +502,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
     let Lookup::Found(slot) = at else {
         ctx.db()
             .set_string(key, at, tail, Encoding::for_value(tail), Ttl::Keep, lru);
+        ctx.modified(key);
         out.int(tail.len() as i64);
         return Ok(());
     };
@@ -495,6 +522,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
         joined.extend_from_slice(tail);
         store_grown(ctx, key, at, &joined);
     }
+    ctx.modified(key);
     out.int(total as i64);
     Ok(())
 }
@@ -597,6 +625,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRe
     let offset = offset as usize;
     if let Some((slot, _)) = &old {
         if ctx.db().write_in_place(*slot, offset, patch) {
+            ctx.modified(key);
             out.int(ctx.db().get(*slot).value().len() as i64);
             return Ok(());
         }
@@ -614,6 +643,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRe
     } else {
         store_grown(ctx, key, at, &value);
     }
+    ctx.modified(key);
     out.int(value.len() as i64);
     Ok(())
 }

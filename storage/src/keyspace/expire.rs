@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::Db;
+use super::{Db, Keyspace};
 use crate::stats::Stats;
 
 /// Slots visited between checks of the time budget and the expired ratio.
@@ -35,7 +35,13 @@ pub struct WalkReport {
 impl Db {
     /// Visits up to `max_slots` slots from where the last walk stopped, deleting keys whose
     /// TTL has passed at `now`.
-    pub fn expire_walk(&mut self, now: i64, max_slots: usize, stats: &mut Stats) -> WalkReport {
+    pub fn expire_walk(
+        &mut self,
+        now: i64,
+        max_slots: usize,
+        stats: &mut Stats,
+        on_expired: &mut impl FnMut(&[u8]),
+    ) -> WalkReport {
         let mut r = WalkReport::default();
         let mut idx = self.expire_cursor;
         while r.visited < max_slots && self.expires > 0 {
@@ -48,7 +54,8 @@ impl Db {
                 let at = self.get(self.slot(idx)).expire().unwrap_or(i64::MAX);
                 if now > at {
                     // The next entry may shift back into `idx`: look at it again.
-                    self.remove(self.slot(idx));
+                    let gone = self.remove(self.slot(idx));
+                    on_expired(gone.view().key());
                     stats.expired_keys += 1;
                     r.expired += 1;
                     continue;
@@ -72,20 +79,24 @@ impl Db {
     }
 }
 
-/// Runs one active expiry cycle over `dbs`, starting at database `*next_db`, for at most
-/// `budget`. Returns true if the budget ran out.
-pub fn cycle<'a>(
-    dbs: impl Iterator<Item = &'a mut Db>,
+/// Runs one active expiry cycle over the databases of `keyspace` in `order`, for at most
+/// `budget`, calling `on_expired(db, key)` for each key it reclaims. Returns true if the
+/// budget ran out.
+pub fn cycle(
+    keyspace: &mut Keyspace,
+    order: impl Iterator<Item = usize>,
     now: i64,
     budget: Duration,
     stats: &mut Stats,
+    on_expired: &mut impl FnMut(usize, &[u8]),
 ) -> bool {
     let start = Instant::now();
     let (mut seen, mut expired) = (0usize, 0usize);
-    for db in dbs {
+    for i in order {
+        let db = keyspace.db_mut(i);
         let mut walked = 0usize;
         while db.expires() > 0 {
-            let r = db.expire_walk(now, WALK_CHUNK, stats);
+            let r = db.expire_walk(now, WALK_CHUNK, stats, &mut |key| on_expired(i, key));
             walked += r.visited;
             seen += r.with_ttl;
             expired += r.expired;
@@ -133,12 +144,19 @@ mod tests {
             db.set_string(key.as_bytes(), at, b"v", Encoding::Embstr, ttl, 0);
         }
         assert_eq!((db.len(), db.expires()), (1000, 666));
+        let mut ks = Keyspace::new(1);
+        *ks.db_mut(0) = db;
+        let mut reclaimed = 0;
         let timed_out = cycle(
-            std::iter::once(&mut db),
+            &mut ks,
+            0..1,
             2_000,
             Duration::from_secs(10),
             &mut stats,
+            &mut |_, _| reclaimed += 1,
         );
+        assert_eq!(reclaimed, 333);
+        let db = ks.db_mut(0);
         assert!(!timed_out);
         assert_eq!(db.len(), 1000 - 333);
         assert_eq!(db.expires(), 333);

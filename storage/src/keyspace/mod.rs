@@ -168,9 +168,15 @@ impl Db {
     /// Finds a live key, deleting it first if its TTL has passed (counted in
     /// `stats.expired_keys`).
     pub fn lookup(&mut self, key: &[u8], now: i64, stats: &mut Stats) -> Lookup {
+        self.lookup_expiring(key, now, stats).0
+    }
+
+    /// [`Db::lookup`], also saying whether the key was just deleted as expired (the caller
+    /// then owes the write stream a `DEL`).
+    pub fn lookup_expiring(&mut self, key: &[u8], now: i64, stats: &mut Stats) -> (Lookup, bool) {
         let hash = self.table.hash(key);
         let Some(i) = self.table.find(hash, key) else {
-            return Lookup::Missing(hash);
+            return (Lookup::Missing(hash), false);
         };
         let slot = self.slot(i);
         if self.table.flag_at(i) {
@@ -178,11 +184,11 @@ impl Db {
                 if now > at {
                     self.remove(slot);
                     stats.expired_keys += 1;
-                    return Lookup::Missing(hash);
+                    return (Lookup::Missing(hash), true);
                 }
             }
         }
-        Lookup::Found(slot)
+        (Lookup::Found(slot), false)
     }
 
     /// Records an access for LRU.

@@ -79,3 +79,61 @@ pub fn err(s: &str) -> Frame {
 pub fn arr(v: Vec<Frame>) -> Frame {
     Frame::Array(v)
 }
+
+/// What a key holds, compared between stores: type, encoding, a canonical rendering of the
+/// value (collections in a fixed order), and the absolute expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDump {
+    pub kind: &'static str,
+    pub encoding: &'static str,
+    pub value: String,
+    pub expire: Option<i64>,
+}
+
+/// A canonical rendering of a value: strings as escaped bytes, collections element by
+/// element in an order that does not depend on the encoding.
+pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
+    use cachegate_storage::keyspace::entry::ValueType;
+    use cachegate_storage::types::Hash;
+    let esc = |b: &[u8]| b.escape_ascii().to_string();
+    match v.value_type() {
+        ValueType::String => esc(v.value()),
+        ValueType::Hash => {
+            let Some(h) = v.collection::<Hash>() else {
+                return "?".into();
+            };
+            let mut pairs: Vec<String> = h
+                .iter()
+                .map(|(f, x)| format!("{}={}", esc(f), esc(x)))
+                .collect();
+            pairs.sort();
+            pairs.join(",")
+        }
+        other => format!("<{} x{}>", other.name(), v.elements()),
+    }
+}
+
+/// Every key of every database live at `now` (Unix ms).
+pub fn dump_keyspace(
+    store: &Store,
+    now: i64,
+) -> std::collections::BTreeMap<(usize, Vec<u8>), KeyDump> {
+    let mut all = std::collections::BTreeMap::new();
+    for (i, db) in store.keyspace.iter().enumerate() {
+        for v in db.iter() {
+            if matches!(v.expire(), Some(at) if now > at) {
+                continue;
+            }
+            all.insert(
+                (i, v.key().to_vec()),
+                KeyDump {
+                    kind: v.value_type().name(),
+                    encoding: v.encoding_name(),
+                    value: canonical(&v),
+                    expire: v.expire(),
+                },
+            );
+        }
+    }
+    all
+}
