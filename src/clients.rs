@@ -8,6 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::mailbox::{Mail, Mailbox};
 
 /// Where a client connected from and to.
 #[derive(Debug, Clone)]
@@ -54,11 +57,15 @@ pub struct ClientInfo {
     pub qbuf_free: usize,
     /// Bytes of output not yet written.
     pub obuf: usize,
+    /// CLIENT NO-EVICT.
+    pub no_evict: bool,
+    /// How the server reaches the connection.
+    pub mailbox: Arc<Mailbox>,
 }
 
 impl ClientInfo {
-    /// A fresh entry.
-    pub fn new(id: u64, peer: Peer, fd: i64, now_secs: i64) -> Self {
+    /// A fresh entry, reachable through `mailbox`.
+    pub fn new(id: u64, peer: Peer, fd: i64, now_secs: i64, mailbox: Arc<Mailbox>) -> Self {
         ClientInfo {
             id,
             peer,
@@ -74,6 +81,8 @@ impl ClientInfo {
             qbuf: 0,
             qbuf_free: 0,
             obuf: 0,
+            no_evict: false,
+            mailbox,
         }
     }
 
@@ -155,6 +164,11 @@ impl Clients {
     /// Forgets a client.
     pub fn remove(&mut self, id: u64) {
         self.by_id.remove(&id);
+    }
+
+    /// Posts `mail` to client `id`; false if it is gone or its mailbox is full.
+    pub fn post(&self, id: u64, mail: Mail) -> bool {
+        self.by_id.get(&id).is_some_and(|c| c.mailbox.post(mail))
     }
 
     /// Number of connected clients.

@@ -25,7 +25,8 @@
 //! | [`engine`] | the shared state and the two execution models |
 //! | [`frontend`] | server-level Redis commands (INFO, CONFIG, CLIENT, HELLO…), the memcached front end |
 //! | [`info`] | the INFO sections |
-//! | [`clients`] | the client registry behind CLIENT LIST / INFO |
+//! | [`clients`] | the client registry behind CLIENT LIST / INFO / KILL |
+//! | [`mailbox`] | how the server reaches a connection (blocked replies, kills) |
 //! | [`telemetry`] | metric names and the Prometheus exporter |
 //! | [`sys`] | process facts: RSS, CPU time, allocator counters |
 
@@ -35,6 +36,7 @@ pub mod engine;
 pub mod frontend;
 pub mod info;
 pub mod listener;
+pub mod mailbox;
 pub mod server;
 pub mod sys;
 pub mod telemetry;

@@ -415,10 +415,12 @@ async fn accept_mc_unix(l: UnixListener, mc: Arc<McCtx>) {
 }
 
 /// Admits a Redis connection (or refuses it over `maxclients`) and serves it.
-async fn start_resp<S>(mut stream: S, peer: Peer, fd: i64, ctx: Arc<ServerCtx>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+async fn start_resp<S: conn::socket::Socket>(
+    mut stream: S,
+    peer: Peer,
+    fd: i64,
+    ctx: Arc<ServerCtx>,
+) {
     let max = ctx.tunables.maxclients.load(Ordering::Relaxed) as usize;
     if ctx.resp_connections.fetch_add(1, Ordering::Relaxed) >= max {
         ctx.resp_connections.fetch_sub(1, Ordering::Relaxed);
@@ -431,17 +433,20 @@ where
             .await;
         return;
     }
+    let mailbox = Arc::new(crate::mailbox::Mailbox::new());
+    let registered = mailbox.clone();
     let id = ctx
         .executor
         .run(move |s| {
             s.counters.connections_received += 1;
             let id = s.clients.next_id();
             let now = s.store.clock_us() / 1_000_000;
-            s.clients.add(ClientInfo::new(id, peer, fd, now));
+            s.clients
+                .add(ClientInfo::new(id, peer, fd, now, registered));
             id
         })
         .await;
-    conn::resp::serve(stream, ctx, id).await;
+    conn::resp::serve(stream, ctx, id, mailbox).await;
 }
 
 /// Items the memcached crawler looks at per tick.

@@ -2,3 +2,4 @@
 
 pub mod memcache;
 pub mod resp;
+pub mod socket;

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use super::admin;
 use crate::engine::Shared;
+use crate::mailbox::Mail;
 
 /// When a connection is to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,6 +38,8 @@ pub struct RespConn {
     pub close: Close,
     /// True once the client has authenticated (always, while no password is configured).
     pub authenticated: bool,
+    /// Set when the batch stopped at a blocking command: its deadline (Unix ms), if any.
+    pub blocked: Option<Option<i64>>,
 }
 
 /// Buffer sizes the connection reports with each batch, for CLIENT LIST and INFO.
@@ -94,15 +97,21 @@ pub fn execute_batch(
             Outcome::Close => {
                 conn.close = Close::Now;
             }
+            Outcome::Blocked { deadline } => {
+                conn.blocked = Some(deadline);
+            }
+        }
+        if s.store.blocking.has_ready() {
+            deliver_unblocked(s);
         }
         if let Some(id) = s.store.last_command() {
             last = Some(id);
         }
-        if conn.close != Close::Open || out.len() >= OUTPUT_SOFT_LIMIT {
+        if conn.close != Close::Open || conn.blocked.is_some() || out.len() >= OUTPUT_SOFT_LIMIT {
             break;
         }
     }
-    if conn.close == Close::Open && next == batch.requests.len() {
+    if conn.close == Close::Open && conn.blocked.is_none() && next == batch.requests.len() {
         if let Some(e) = batch.error {
             let msg = e.message();
             out.error(msg.as_bytes());
@@ -129,4 +138,12 @@ pub fn execute_batch(
         }
     }
     next
+}
+
+/// Serves the clients blocked on keys the last command readied, and posts each reply to
+/// its connection's mailbox.
+pub fn deliver_unblocked(s: &mut Shared) {
+    for u in s.store.serve_blocked() {
+        s.clients.post(u.client_id, Mail::Reply(u.reply));
+    }
 }

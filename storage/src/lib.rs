@@ -13,6 +13,7 @@
 //! * [`mc`] — the memcached store: concurrent, sharded, CLOCK eviction, real CAS.
 //! * [`types`] — the collection types (hash, list, set, sorted set, stream).
 //! * [`writes`] — the write stream: dirty, modification signals, replayable forms.
+//! * [`blocking`] — clients blocked on keys, and serving them when their keys are ready.
 //! * [`stats`] — the counters INFO and `/metrics` read.
 //! * [`clock`] — the time source; tests use a manual clock instead of sleeping.
 //!
@@ -20,6 +21,7 @@
 //! footprint (DESIGN decision 12); no allocation per command on the common paths.
 //! Non-goals: thread safety of the keyspace (the owner synchronises), I/O of any kind.
 
+pub mod blocking;
 pub mod clock;
 pub mod command;
 pub mod keyspace;
@@ -70,6 +72,12 @@ pub struct Store {
     /// When set, every `signal_modified` is recorded here (tests check that every change is
     /// signalled).
     pub signal_log: Option<Vec<(usize, Vec<u8>)>>,
+    /// Clients blocked on keys.
+    pub blocking: blocking::Blocking,
+    /// What the command running now asked to block on.
+    pub(crate) pending_block: Option<blocking::BlockOn>,
+    /// True while a blocked client's command is being retried.
+    pub(crate) retrying: bool,
     clock: Box<dyn Clock>,
     /// Time of the current batch, Unix ms.
     now: i64,
@@ -93,6 +101,9 @@ impl Store {
             thresholds: types::Thresholds::default(),
             writes: writes::WriteStream::default(),
             signal_log: None,
+            blocking: blocking::Blocking::default(),
+            pending_block: None,
+            retrying: false,
             clock,
             now,
             rng: (now as u64) ^ 0x9e37_79b9_7f4a_7c15,
@@ -188,6 +199,7 @@ impl Store {
         if let Some(log) = &mut self.signal_log {
             log.push((db, key.to_vec()));
         }
+        self.blocking.signal(db, key);
     }
 
     /// Signals that every key of database `db` may have changed at once (FLUSHDB, SWAPDB).
@@ -195,6 +207,7 @@ impl Store {
         if let Some(log) = &mut self.signal_log {
             log.push((db, b"*".to_vec()));
         }
+        self.blocking.signal_db(db);
     }
 
     /// Periodic maintenance: moves index resizes along and shrinks indexes left mostly

@@ -37,12 +37,27 @@ pub struct ReplyBuf {
 }
 
 impl ReplyBuf {
-    /// An empty buffer rendering `version`.
+    /// An empty buffer rendering `version` (nothing allocated until a reply is written).
     pub fn new(version: ProtocolVersion) -> Self {
         ReplyBuf {
-            buf: Vec::with_capacity(16 * 1024),
+            buf: Vec::new(),
             version,
         }
+    }
+
+    /// Makes room for `n` more bytes.
+    pub fn reserve(&mut self, n: usize) {
+        self.buf.reserve(n);
+    }
+
+    /// Bytes allocated.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Gives back the allocation (an idle connection keeps no output buffer).
+    pub fn release(&mut self) {
+        self.buf = Vec::new();
     }
 
     /// The protocol replies are rendered for.

@@ -35,6 +35,7 @@ use std::collections::HashMap;
 use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
+use crate::blocking::{write_timeout_reply, BlockOn, Parked};
 use crate::keyspace::entry::{Entry, Kind, ValueType};
 use crate::keyspace::{lru_clock, Db, Lookup, Slot, ValueGuard};
 use crate::Store;
@@ -127,6 +128,8 @@ pub struct Session {
     pub db: usize,
     /// The connection's CLIENT ID (0 for in-process callers).
     pub client_id: u64,
+    /// Blocking commands answer at once, as if timed out (inside MULTI, scripts).
+    pub deny_blocking: bool,
 }
 
 /// What a handler works with: the store and the calling connection's session.
@@ -295,6 +298,22 @@ impl Ctx<'_> {
     /// command as sent (see [`crate::writes`]).
     pub fn propagate(&mut self, argv: &[&[u8]]) {
         self.store.writes.propagate(argv);
+    }
+
+    /// A blocking command found nothing to serve: park the client on `on` (see
+    /// [`crate::blocking`]). Write nothing and return `Ok` after calling this. Where
+    /// blocking is not allowed (MULTI, scripts) the timeout reply is written at once.
+    pub fn block(&mut self, on: BlockOn, out: &mut ReplyBuf) {
+        if self.session.deny_blocking {
+            write_timeout_reply(on.timeout_reply, out);
+            return;
+        }
+        self.store.pending_block = Some(on);
+    }
+
+    /// True while a blocked client's command is retried because its key became ready.
+    pub fn retrying(&self) -> bool {
+        self.store.retrying
     }
 
     /// The `proto-max-bulk-len` limit strings may grow to.
@@ -515,6 +534,12 @@ pub enum Outcome {
     /// A request that looks like HTTP (`POST`, `Host:`): close the connection without a
     /// reply, as redis-server does against cross-protocol attacks.
     Close,
+    /// A blocking command parked the client (nothing written): the connection waits on its
+    /// mailbox until this deadline (Unix ms), if any, then calls [`Store::unblock`].
+    Blocked {
+        /// When the command times out.
+        deadline: Option<i64>,
+    },
 }
 
 /// Formats redis-server's unknown-command error: the name and the first arguments, each cut
@@ -598,6 +623,27 @@ impl Store {
                     out,
                 );
                 self.writes.end_call(db, args);
+                if let Some(on) = self.pending_block.take() {
+                    debug_assert_eq!(out.len(), mark, "a handler that blocks writes nothing");
+                    debug_assert!(result.is_ok());
+                    let deadline = on.deadline;
+                    if !self.retrying {
+                        self.blocking.park(
+                            session.client_id,
+                            Parked {
+                                session: session.clone(),
+                                argv: on.retry_argv.unwrap_or_else(|| args.to_vecs()),
+                                keys: on.keys,
+                                kind: on.kind,
+                                version: out.version(),
+                                deadline,
+                                timeout_reply: on.timeout_reply,
+                            },
+                        );
+                    }
+                    // Counted when it completes, as redis-server counts blocked commands.
+                    return Outcome::Blocked { deadline };
+                }
                 self.finish_call(id, result, mark, out);
                 Outcome::Done
             }
