@@ -1,5 +1,6 @@
-//! What a command *is*: [`CommandSpec`], the one declaration of a command's name, arity,
-//! flags, ACL categories, key positions, documentation and handler.
+//! What a command *is*: [`CommandSpec`], the facts of a command's name, arity, flags, ACL
+//! categories, key positions and documentation; and [`Handler`], how a registered command
+//! runs.
 //!
 //! The dispatcher checks arity and flags from here, `COMMAND INFO/DOCS/LIST/COUNT/GETKEYS`
 //! render it, and `INFO commandstats` walks it. The flag and category tables are in the order
@@ -312,10 +313,36 @@ pub enum Group {
     Generic,
     /// `string`
     String,
-    /// `server`
-    Server,
+    /// `list`
+    List,
+    /// `set`
+    Set,
+    /// `sorted-set`
+    SortedSet,
+    /// `hash`
+    Hash,
+    /// `pubsub`
+    Pubsub,
+    /// `transactions`
+    Transactions,
     /// `connection`
     Connection,
+    /// `server`
+    Server,
+    /// `scripting`
+    Scripting,
+    /// `hyperloglog`
+    Hyperloglog,
+    /// `cluster`
+    Cluster,
+    /// `sentinel`
+    Sentinel,
+    /// `geo`
+    Geo,
+    /// `stream`
+    Stream,
+    /// `bitmap`
+    Bitmap,
 }
 
 impl Group {
@@ -324,11 +351,38 @@ impl Group {
         match self {
             Group::Generic => "generic",
             Group::String => "string",
-            Group::Server => "server",
+            Group::List => "list",
+            Group::Set => "set",
+            Group::SortedSet => "sorted-set",
+            Group::Hash => "hash",
+            Group::Pubsub => "pubsub",
+            Group::Transactions => "transactions",
             Group::Connection => "connection",
+            Group::Server => "server",
+            Group::Scripting => "scripting",
+            Group::Hyperloglog => "hyperloglog",
+            Group::Cluster => "cluster",
+            Group::Sentinel => "sentinel",
+            Group::Geo => "geo",
+            Group::Stream => "stream",
+            Group::Bitmap => "bitmap",
         }
     }
 }
+
+/// Documentation flag bits (`COMMAND DOCS` `doc_flags`).
+pub mod docflag {
+    /// The command is deprecated (see `deprecated_since` and `replaced_by`).
+    pub const DEPRECATED: u32 = 1 << 0;
+    /// A system command, not meant for users (REPLCONF, DEBUG…).
+    pub const SYSCMD: u32 = 1 << 1;
+}
+
+/// Documentation flag names in print order.
+pub const DOC_FLAG_NAMES: &[(u32, &str)] = &[
+    (docflag::DEPRECATED, "deprecated"),
+    (docflag::SYSCMD, "syscmd"),
+];
 
 /// Documentation of a command (`COMMAND DOCS`).
 #[derive(Debug, Clone, Copy)]
@@ -339,8 +393,10 @@ pub struct Docs {
     pub since: &'static str,
     /// Group.
     pub group: Group,
-    /// Time complexity.
-    pub complexity: &'static str,
+    /// Time complexity (a few system commands have none).
+    pub complexity: Option<&'static str>,
+    /// [`docflag`] bits.
+    pub doc_flags: u32,
     /// Deprecated since this version, if it is.
     pub deprecated_since: Option<&'static str>,
     /// What replaces it, if deprecated.
@@ -379,14 +435,15 @@ pub enum ServerCommand {
     ClientHelp,
 }
 
-/// How a command is executed.
+/// How a registered command is executed (see `command::registry`); the facts in
+/// [`CommandSpec`] say nothing about it.
 #[derive(Clone, Copy)]
 pub enum Handler {
     /// Runs against the store.
     Store(StoreFn),
     /// Runs in the server (see [`ServerCommand`]).
     Server(ServerCommand),
-    /// A container: the second argument names a subcommand.
+    /// A container without a handler of its own: the second argument names a subcommand.
     Container,
 }
 
@@ -400,7 +457,8 @@ impl std::fmt::Debug for Handler {
     }
 }
 
-/// The one declaration of a command.
+/// The facts of a command, as redis-server 7.0 reports them (see `table/`). Whether clients
+/// can call it depends on whether a handler is registered.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandSpec {
     /// Lower-case name as `COMMAND INFO` prints it (for subcommands, without the parent).
@@ -421,12 +479,10 @@ pub struct CommandSpec {
     pub tips: &'static [&'static str],
     /// Key specifications.
     pub key_specs: &'static [KeySpec],
-    /// Subcommands of a container.
+    /// Subcommands of a container (every one redis-server has, registered or not).
     pub subcommands: &'static [CommandSpec],
     /// Documentation.
     pub docs: Docs,
-    /// The implementation.
-    pub handler: Handler,
 }
 
 impl CommandSpec {
