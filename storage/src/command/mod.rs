@@ -18,9 +18,9 @@
 //!
 //! Families: [`string`] (t_string), [`keys`] (generic key commands), [`db`] (databases),
 //! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND). Commands needing the server itself
-//! (INFO, CONFIG, CLIENT, HELLO…) are registered here with a [`spec::ServerCommand`] (see
+//! (INFO, CONFIG, CLIENT, HELLO…) are marked [`spec::Handler::Server`] here (see
 //! [`registry::SERVER_COMMANDS`]) and executed by the server, which owns connections and
-//! configuration.
+//! configuration and registers its own functions for them.
 
 pub mod args;
 pub mod conn;
@@ -227,8 +227,9 @@ impl Ctx<'_> {
 pub enum Outcome {
     /// Executed (or rejected); the reply is written.
     Done,
-    /// A server command: the caller executes it, then calls [`Store::record_server_call`].
-    Server(spec::ServerCommand, CommandId),
+    /// A command marked [`Handler::Server`]: the caller executes it, then calls
+    /// [`Store::record_server_call`].
+    Server(CommandId),
     /// A request that looks like HTTP (`POST`, `Host:`): close the connection without a
     /// reply, as redis-server does against cross-protocol attacks.
     Close,
@@ -315,7 +316,7 @@ impl Store {
                 self.finish_call(id, result, mark, out);
                 Outcome::Done
             }
-            Handler::Server(cmd) => Outcome::Server(cmd, id),
+            Handler::Server => Outcome::Server(id),
             // A container called without a subcommand fails its arity check above.
             Handler::Container => {
                 let err = CommandError::WrongArity(self.commands.entry(id).full_name.clone());

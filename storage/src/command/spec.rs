@@ -411,38 +411,15 @@ pub struct Docs {
 /// Everything a handler can run against.
 pub type StoreFn = fn(&mut Ctx<'_>, &Args<'_>, &mut ReplyBuf) -> Result<(), CommandError>;
 
-/// Commands whose work needs the server itself (connections, configuration, shutdown); the
-/// storage crate declares them and `src/` executes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum ServerCommand {
-    Quit,
-    Hello,
-    Auth,
-    Reset,
-    Info,
-    Shutdown,
-    ConfigGet,
-    ConfigSet,
-    ConfigResetStat,
-    ConfigHelp,
-    ClientId,
-    ClientSetName,
-    ClientGetName,
-    ClientList,
-    ClientInfo,
-    ClientSetInfo,
-    ClientHelp,
-}
-
 /// How a registered command is executed (see `command::registry`); the facts in
 /// [`CommandSpec`] say nothing about it.
 #[derive(Clone, Copy)]
 pub enum Handler {
     /// Runs against the store.
     Store(StoreFn),
-    /// Runs in the server (see [`ServerCommand`]).
-    Server(ServerCommand),
+    /// Runs in the server, which owns connections and configuration: `src/` registers a
+    /// function for it by name and runs it when [`super::Outcome::Server`] comes back.
+    Server,
     /// A container without a handler of its own: the second argument names a subcommand.
     Container,
 }
@@ -451,7 +428,7 @@ impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Handler::Store(_) => f.write_str("Store"),
-            Handler::Server(s) => write!(f, "Server({s:?})"),
+            Handler::Server => f.write_str("Server"),
             Handler::Container => f.write_str("Container"),
         }
     }
