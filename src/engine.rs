@@ -37,6 +37,7 @@ use cachegate_storage::Store;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clients::Clients;
+use crate::frontend::admin::ServerHandlers;
 
 /// Settings connection tasks read on every read or accept, kept outside the lock.
 #[derive(Debug)]
@@ -155,6 +156,8 @@ pub enum ShutdownRequest {
 pub struct Shared {
     /// The keyspace and command table.
     pub store: Store,
+    /// The functions of the commands the server executes, by command id.
+    pub server_commands: ServerHandlers,
     /// Connected Redis clients.
     pub clients: Clients,
     /// The live configuration (CONFIG GET/SET).

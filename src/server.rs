@@ -169,8 +169,10 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
     let hz = config.hz.clamp(1, 500);
     let unixsocket = config.unixsocket.clone();
     let started_unix_ms = cachegate_storage::clock::Clock::now_ms(&SystemClock);
+    let server_commands = crate::frontend::admin::ServerHandlers::new(&store.commands)?;
     let shared = Shared {
         store,
+        server_commands,
         clients: crate::clients::Clients::new(),
         config,
         config_file,

@@ -13,10 +13,11 @@ fn command_list() -> String {
     for &id in table.top_level() {
         let spec = table.spec(id);
         let mut name = spec.name.to_ascii_uppercase();
-        let subs: Vec<String> = table
+        let mut subs: Vec<String> = table
             .subcommands(id)
             .map(|s| table.spec(s).name.to_ascii_uppercase())
             .collect();
+        subs.sort();
         if !subs.is_empty() {
             name = format!("{name} ({})", subs.join(", "));
         }

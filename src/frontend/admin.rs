@@ -1,6 +1,7 @@
 //! Redis commands that need the server rather than the keyspace: QUIT, HELLO, AUTH, RESET,
-//! INFO, SHUTDOWN, CONFIG and CLIENT. They are declared in the storage crate's command table
-//! like every other command (arity, flags, docs) with a `ServerCommand` handler, and run here
+//! INFO, SHUTDOWN, CONFIG and CLIENT. Their facts (arity, flags, docs) are in the storage
+//! crate's command table like every other command's, which marks them as executed by the
+//! server; this module registers a function for each by name ([`HANDLERS`]) and runs them
 //! with access to connections and configuration.
 //!
 //! Authentication: no password can be configured yet, so every connection is authenticated as
@@ -12,8 +13,8 @@ use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::{ProtocolVersion, ReplyBuf};
 use cachegate_storage::command::args::{self, is};
 use cachegate_storage::command::conn::help;
-use cachegate_storage::command::spec::ServerCommand;
-use cachegate_storage::command::{CmdResult, CommandError, Session};
+use cachegate_storage::command::spec::Handler;
+use cachegate_storage::command::{CmdResult, CommandError, CommandId, CommandTable, Session};
 
 use super::resp::{Close, RespConn};
 use crate::clients::valid_name;
@@ -25,131 +26,255 @@ const WRONGPASS: CommandError =
 const BAD_NAME: CommandError =
     CommandError::Static("ERR Client names cannot contain spaces, newlines or special characters.");
 
-/// Runs a server command; on `Err` nothing has been written and the caller renders it.
+/// A server command's implementation; on `Err` nothing has been written and the caller
+/// renders the error.
+pub type ServerFn = fn(&mut Shared, &mut RespConn, &Args<'_>, &mut ReplyBuf) -> CmdResult;
+
+/// The commands the storage crate marks as executed by the server, by name
+/// (`container|sub` for subcommands). [`ServerHandlers::new`] checks at startup that this
+/// list and the storage crate's agree.
+pub const HANDLERS: &[(&str, ServerFn)] = &[
+    ("quit", quit),
+    ("hello", hello),
+    ("auth", auth),
+    ("reset", reset),
+    ("info", info),
+    ("shutdown", shutdown),
+    ("config|get", config_get),
+    ("config|set", config_set),
+    ("config|resetstat", config_resetstat),
+    ("config|help", config_help),
+    ("client|id", client_id),
+    ("client|setname", client_setname),
+    ("client|getname", client_getname),
+    ("client|list", client_list),
+    ("client|info", client_info),
+    ("client|setinfo", client_setinfo),
+    ("client|help", client_help),
+];
+
+/// [`HANDLERS`] indexed by [`CommandId`], built once at startup: finding a server command's
+/// function is one index into a `Vec`.
+pub struct ServerHandlers(Vec<Option<ServerFn>>);
+
+impl ServerHandlers {
+    /// Resolves [`HANDLERS`] against `table`. Fails, naming them, if a name is not a command
+    /// the storage crate marks as executed by the server, or if such a command has no
+    /// function here.
+    pub fn new(table: &CommandTable) -> Result<Self, String> {
+        let mut by_id: Vec<Option<ServerFn>> = vec![None; table.iter().count()];
+        let mut problems = Vec::new();
+        for (name, f) in HANDLERS {
+            match table.find_full(name.as_bytes()) {
+                Some(id) if matches!(table.handler(id), Handler::Server) => by_id[id.0] = Some(*f),
+                Some(_) => problems.push(format!("{name} is not a server command")),
+                None => problems.push(format!("{name} is not a command")),
+            }
+        }
+        for (id, e) in table.iter() {
+            if matches!(e.handler, Handler::Server) && by_id[id.0].is_none() {
+                problems.push(format!("{} has no server handler", e.full_name));
+            }
+        }
+        if problems.is_empty() {
+            Ok(ServerHandlers(by_id))
+        } else {
+            Err(format!("server commands: {}", problems.join(", ")))
+        }
+    }
+
+    /// The function of server command `id`.
+    pub fn get(&self, id: CommandId) -> Option<ServerFn> {
+        self.0.get(id.0).copied().flatten()
+    }
+}
+
+/// Runs server command `id` (as [`Outcome::Server`] returned it).
+///
+/// [`Outcome::Server`]: cachegate_storage::command::Outcome::Server
 pub fn run(
     s: &mut Shared,
     conn: &mut RespConn,
-    cmd: ServerCommand,
+    id: CommandId,
     args: &Args<'_>,
     out: &mut ReplyBuf,
 ) -> CmdResult {
-    match cmd {
-        ServerCommand::Quit => {
-            out.ok();
-            conn.close = Close::AfterReply;
-            Ok(())
-        }
-        ServerCommand::Hello => hello(s, conn, args, out),
-        ServerCommand::Auth => auth(args, out),
-        ServerCommand::Reset => {
-            conn.session = Session::default();
-            out.set_version(ProtocolVersion::Resp2);
-            if let Some(c) = s.clients.get_mut(conn.id) {
-                c.name.clear();
-                c.db = 0;
-                c.resp = 2;
-            }
-            out.simple(b"RESET");
-            Ok(())
-        }
-        ServerCommand::Info => {
-            let sel = info::Selection::parse(args.iter().skip(1));
-            let text = info::render(s, &sel, s.tcp_port);
-            out.verbatim(b"txt", text.as_bytes());
-            Ok(())
-        }
-        ServerCommand::Shutdown => shutdown(s, conn, args),
-        ServerCommand::ConfigGet => {
-            let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
-            let found = redis_params::get_many(&s.config, &patterns);
-            out.map(found.len());
-            for (name, value) in found {
-                out.bulk(name);
-                out.bulk(value.as_bytes());
-            }
-            Ok(())
-        }
-        ServerCommand::ConfigSet => config_set(s, args, out),
-        ServerCommand::ConfigResetStat => {
-            s.store.stats.reset();
-            s.store.commands.reset_stats();
-            s.counters = Default::default();
-            out.ok();
-            Ok(())
-        }
-        ServerCommand::ConfigHelp => {
-            help(
-                out,
-                "CONFIG",
-                &[
-                    "GET <pattern>",
-                    "    Return parameters matching the glob-like <pattern> and their values.",
-                    "SET <directive> <value>",
-                    "    Set the configuration <directive> to <value>.",
-                    "RESETSTAT",
-                    "    Reset statistics reported by the INFO command.",
-                ],
-            );
-            Ok(())
-        }
-        ServerCommand::ClientId => {
-            out.int(conn.id as i64);
-            Ok(())
-        }
-        ServerCommand::ClientGetName => {
-            match s.clients.get(conn.id) {
-                Some(c) if !c.name.is_empty() => out.bulk(&c.name),
-                _ => out.null(),
-            }
-            Ok(())
-        }
-        ServerCommand::ClientSetName => {
-            set_name(s, conn.id, args.get(2))?;
-            out.ok();
-            Ok(())
-        }
-        ServerCommand::ClientSetInfo => client_setinfo(s, conn, args, out),
-        ServerCommand::ClientInfo => {
-            refresh_self(s, conn, out);
-            let now = s.store.now_ms() / 1000;
-            let mut line = s
-                .clients
-                .get(conn.id)
-                .map(|c| c.line(now))
-                .unwrap_or_default();
-            line.push('\n');
-            out.verbatim(b"txt", line.as_bytes());
-            Ok(())
-        }
-        ServerCommand::ClientList => client_list(s, conn, args, out),
-        ServerCommand::ClientHelp => {
-            help(
-                out,
-                "CLIENT",
-                &[
-                    "GETNAME",
-                    "    Return the name of the current connection.",
-                    "ID",
-                    "    Return the ID of the current connection.",
-                    "INFO",
-                    "    Return information about the current client connection.",
-                    "LIST [options ...]",
-                    "    Return information about client connections. Options:",
-                    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-                    "      Return clients of specified type.",
-                    "    * ID <client-id> [<client-id> ...]",
-                    "      Return clients with the given ids.",
-                    "SETNAME <name>",
-                    "    Assign the name <name> to the current connection.",
-                    "SETINFO <option> <value>",
-                    "    Set client meta attr. Options are:",
-                    "    * LIB-NAME: the client lib name.",
-                    "    * LIB-VER: the client lib version.",
-                ],
-            );
-            Ok(())
-        }
+    // `ServerHandlers::new` refused to start the server if any were missing.
+    let f = s.server_commands.get(id).ok_or(CommandError::Static(
+        "ERR this server command is not available",
+    ))?;
+    f(s, conn, args, out)
+}
+
+/// `QUIT`
+fn quit(_s: &mut Shared, conn: &mut RespConn, _args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    out.ok();
+    conn.close = Close::AfterReply;
+    Ok(())
+}
+
+/// `RESET`
+fn reset(s: &mut Shared, conn: &mut RespConn, _args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    conn.session = Session::default();
+    out.set_version(ProtocolVersion::Resp2);
+    if let Some(c) = s.clients.get_mut(conn.id) {
+        c.name.clear();
+        c.db = 0;
+        c.resp = 2;
     }
+    out.simple(b"RESET");
+    Ok(())
+}
+
+/// `INFO [section ...]`
+fn info(s: &mut Shared, _conn: &mut RespConn, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    let sel = info::Selection::parse(args.iter().skip(1));
+    let text = info::render(s, &sel, s.tcp_port);
+    out.verbatim(b"txt", text.as_bytes());
+    Ok(())
+}
+
+/// `CONFIG GET parameter [parameter ...]`
+fn config_get(
+    s: &mut Shared,
+    _conn: &mut RespConn,
+    args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
+    let found = redis_params::get_many(&s.config, &patterns);
+    out.map(found.len());
+    for (name, value) in found {
+        out.bulk(name);
+        out.bulk(value.as_bytes());
+    }
+    Ok(())
+}
+
+/// `CONFIG RESETSTAT`
+fn config_resetstat(
+    s: &mut Shared,
+    _conn: &mut RespConn,
+    _args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    s.store.stats.reset();
+    s.store.commands.reset_stats();
+    s.counters = Default::default();
+    out.ok();
+    Ok(())
+}
+
+/// `CONFIG HELP`
+fn config_help(
+    _s: &mut Shared,
+    _conn: &mut RespConn,
+    _args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    help(
+        out,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+        ],
+    );
+    Ok(())
+}
+
+/// `CLIENT ID`
+fn client_id(
+    _s: &mut Shared,
+    conn: &mut RespConn,
+    _args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    out.int(conn.id as i64);
+    Ok(())
+}
+
+/// `CLIENT GETNAME`
+fn client_getname(
+    s: &mut Shared,
+    conn: &mut RespConn,
+    _args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    match s.clients.get(conn.id) {
+        Some(c) if !c.name.is_empty() => out.bulk(&c.name),
+        _ => out.null(),
+    }
+    Ok(())
+}
+
+/// `CLIENT SETNAME connection-name`
+fn client_setname(
+    s: &mut Shared,
+    conn: &mut RespConn,
+    args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    set_name(s, conn.id, args.get(2))?;
+    out.ok();
+    Ok(())
+}
+
+/// `CLIENT INFO`
+fn client_info(
+    s: &mut Shared,
+    conn: &mut RespConn,
+    _args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    refresh_self(s, conn, out);
+    let now = s.store.now_ms() / 1000;
+    let mut line = s
+        .clients
+        .get(conn.id)
+        .map(|c| c.line(now))
+        .unwrap_or_default();
+    line.push('\n');
+    out.verbatim(b"txt", line.as_bytes());
+    Ok(())
+}
+
+/// `CLIENT HELP`
+fn client_help(
+    _s: &mut Shared,
+    _conn: &mut RespConn,
+    _args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
+    help(
+        out,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "    * ID <client-id> [<client-id> ...]",
+            "      Return clients with the given ids.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are:",
+            "    * LIB-NAME: the client lib name.",
+            "    * LIB-VER: the client lib version.",
+        ],
+    );
+    Ok(())
 }
 
 /// Brings the caller's registry entry up to date before it is reported on.
@@ -243,7 +368,7 @@ fn authenticate(user: &[u8]) -> bool {
 }
 
 /// `AUTH [username] password`
-fn auth(args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+fn auth(_s: &mut Shared, _conn: &mut RespConn, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     match args.len() {
         2 => Err(CommandError::Static(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -258,7 +383,12 @@ fn auth(args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
 }
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
-fn shutdown(s: &mut Shared, conn: &mut RespConn, args: &Args<'_>) -> CmdResult {
+fn shutdown(
+    s: &mut Shared,
+    conn: &mut RespConn,
+    args: &Args<'_>,
+    _out: &mut ReplyBuf,
+) -> CmdResult {
     let (mut save, mut nosave, mut abort) = (false, false, false);
     for opt in args.iter().skip(1) {
         if is(opt, "NOSAVE") {
@@ -291,7 +421,12 @@ fn shutdown(s: &mut Shared, conn: &mut RespConn, args: &Args<'_>) -> CmdResult {
 }
 
 /// `CONFIG SET parameter value [parameter value ...]`
-fn config_set(s: &mut Shared, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+fn config_set(
+    s: &mut Shared,
+    _conn: &mut RespConn,
+    args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
     if args.len() % 2 == 1 {
         return Err(CommandError::Syntax);
     }
@@ -330,7 +465,7 @@ fn config_set(s: &mut Shared, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult 
 /// connect).
 fn client_setinfo(
     s: &mut Shared,
-    conn: &RespConn,
+    conn: &mut RespConn,
     args: &Args<'_>,
     out: &mut ReplyBuf,
 ) -> CmdResult {
@@ -361,7 +496,12 @@ fn client_setinfo(
 }
 
 /// `CLIENT LIST [TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id ...]`
-fn client_list(s: &mut Shared, conn: &RespConn, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+fn client_list(
+    s: &mut Shared,
+    conn: &mut RespConn,
+    args: &Args<'_>,
+    out: &mut ReplyBuf,
+) -> CmdResult {
     refresh_self(s, conn, out);
     let now = s.store.now_ms() / 1000;
     let mut text = String::new();
@@ -404,4 +544,19 @@ fn client_list(s: &mut Shared, conn: &RespConn, args: &Args<'_>, out: &mut Reply
     }
     out.verbatim(b"txt", text.as_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_server_command_has_a_handler() {
+        let table = CommandTable::new();
+        let handlers = ServerHandlers::new(&table).expect("handlers match the table");
+        let id = table.find_full(b"config|get").expect("config|get");
+        assert!(handlers.get(id).is_some());
+        let get = table.find(b"get").expect("get");
+        assert!(handlers.get(get).is_none());
+    }
 }

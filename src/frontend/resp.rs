@@ -84,8 +84,8 @@ pub fn execute_batch(
         let args = batch.args(input, request);
         match s.store.execute(&mut conn.session, &args, out) {
             Outcome::Done => {}
-            Outcome::Server(cmd, id) => {
-                let result = admin::run(s, conn, cmd, &args, out);
+            Outcome::Server(id) => {
+                let result = admin::run(s, conn, id, &args, out);
                 let error = result.err().map(|e| {
                     let msg = e.message();
                     e.write(out);

@@ -4,6 +4,7 @@
 use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
+use super::spec::StoreFn;
 use super::{CmdResult, CommandError, Ctx};
 
 /// Writes a `<CONTAINER> HELP` reply: a header line, the given lines, and the HELP entry,
@@ -44,3 +45,6 @@ pub fn time(ctx: &mut Ctx<'_>, _args: &Args<'_>, out: &mut ReplyBuf) -> CmdResul
     out.bulk_i64(us.rem_euclid(1_000_000));
     Ok(())
 }
+
+/// The connection commands this module implements, by name.
+pub(crate) const HANDLERS: &[(&str, StoreFn)] = &[("ping", ping), ("echo", echo), ("time", time)];

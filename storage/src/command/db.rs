@@ -4,6 +4,7 @@ use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
 use super::args::{self, is};
+use super::spec::StoreFn;
 use super::{CmdResult, CommandError, Ctx};
 use crate::keyspace::Lookup;
 
@@ -109,3 +110,13 @@ pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRe
     out.ok();
     Ok(())
 }
+
+/// The database commands this module implements, by name.
+pub(crate) const HANDLERS: &[(&str, StoreFn)] = &[
+    ("select", select),
+    ("swapdb", swapdb),
+    ("move", move_),
+    ("dbsize", dbsize),
+    ("flushdb", flushdb),
+    ("flushall", flushall),
+];

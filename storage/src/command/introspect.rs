@@ -7,8 +7,8 @@ use cachegate_protocols::resp::ReplyBuf;
 
 use super::args::is;
 use super::spec::{
-    keyflag, Arg, BeginSearch, CommandSpec, FindKeys, ACL_NAMES, ARG_FLAG_NAMES, FLAG_NAMES,
-    KEY_FLAG_NAMES,
+    keyflag, Arg, BeginSearch, CommandSpec, FindKeys, StoreFn, ACL_NAMES, ARG_FLAG_NAMES,
+    DOC_FLAG_NAMES, FLAG_NAMES, KEY_FLAG_NAMES,
 };
 use super::{CmdResult, CommandError, CommandId, CommandTable, Ctx};
 
@@ -193,8 +193,10 @@ fn docs_entry(out: &mut ReplyBuf, table: &CommandTable, id: CommandId) {
     let spec = table.spec(id);
     let d = &spec.docs;
     let subs: Vec<CommandId> = table.subcommands(id).collect();
-    let n = 4
-        + usize::from(d.deprecated_since.is_some()) * 2
+    let n = 3
+        + usize::from(d.complexity.is_some())
+        + usize::from(d.doc_flags != 0)
+        + usize::from(d.deprecated_since.is_some())
         + usize::from(d.replaced_by.is_some())
         + usize::from(!d.history.is_empty())
         + usize::from(!d.args.is_empty())
@@ -206,12 +208,15 @@ fn docs_entry(out: &mut ReplyBuf, table: &CommandTable, id: CommandId) {
     out.bulk(d.since.as_bytes());
     out.bulk(b"group");
     out.bulk(d.group.name().as_bytes());
-    out.bulk(b"complexity");
-    out.bulk(d.complexity.as_bytes());
-    if let Some(since) = d.deprecated_since {
+    if let Some(c) = d.complexity {
+        out.bulk(b"complexity");
+        out.bulk(c.as_bytes());
+    }
+    if d.doc_flags != 0 {
         out.bulk(b"doc_flags");
-        out.set(1);
-        out.simple(b"deprecated");
+        flag_set(out, d.doc_flags, DOC_FLAG_NAMES, "");
+    }
+    if let Some(since) = d.deprecated_since {
         out.bulk(b"deprecated_since");
         out.bulk(since.as_bytes());
     }
@@ -513,3 +518,15 @@ pub fn command_help(_ctx: &mut Ctx<'_>, _args: &Args<'_>, out: &mut ReplyBuf) ->
     );
     Ok(())
 }
+
+/// The COMMAND family, by name.
+pub(crate) const HANDLERS: &[(&str, StoreFn)] = &[
+    ("command", command),
+    ("command|count", command_count),
+    ("command|docs", command_docs),
+    ("command|info", command_info),
+    ("command|list", command_list),
+    ("command|getkeys", command_getkeys),
+    ("command|getkeysandflags", command_getkeysandflags),
+    ("command|help", command_help),
+];

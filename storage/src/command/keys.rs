@@ -6,6 +6,7 @@ use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
 use super::args::{self, is};
+use super::spec::StoreFn;
 use super::{CmdResult, CommandError, Ctx};
 use crate::keyspace::entry::Encoding;
 use crate::keyspace::{lru_clock, Lookup, LRU_CLOCK_MAX};
@@ -532,3 +533,32 @@ pub fn object_help(_ctx: &mut Ctx<'_>, _args: &Args<'_>, out: &mut ReplyBuf) -> 
     );
     Ok(())
 }
+
+/// The generic key commands this module implements, by name.
+pub(crate) const HANDLERS: &[(&str, StoreFn)] = &[
+    ("del", del),
+    ("unlink", unlink),
+    ("exists", exists),
+    ("type", type_),
+    ("expire", expire),
+    ("pexpire", pexpire),
+    ("expireat", expireat),
+    ("pexpireat", pexpireat),
+    ("ttl", ttl),
+    ("pttl", pttl),
+    ("expiretime", expiretime),
+    ("pexpiretime", pexpiretime),
+    ("persist", persist),
+    ("keys", keys),
+    ("scan", scan),
+    ("randomkey", randomkey),
+    ("rename", rename),
+    ("renamenx", renamenx),
+    ("copy", copy_),
+    ("touch", touch),
+    ("object|encoding", object_encoding),
+    ("object|refcount", object_refcount),
+    ("object|idletime", object_idletime),
+    ("object|freq", object_freq),
+    ("object|help", object_help),
+];

@@ -1,8 +1,10 @@
 //! Redis commands: the command table, the dispatcher, and the handlers by family.
 //!
-//! A command is declared once, in `table/` (name, arity, flags, key specs, docs and handler,
-//! see [`spec::CommandSpec`]). [`CommandTable`] indexes those declarations by name and keeps
-//! each command's runtime statistics beside it (`INFO commandstats`). [`Store::execute`]
+//! A command's facts (name, arity, flags, key specs, docs, see [`spec::CommandSpec`]) are
+//! generated into `table/` from redis-server 7.0.15 itself; its handler is registered, one
+//! line, at the end of its family module. [`CommandTable`] (in [`registry`]) joins the two,
+//! indexes the registered commands by name and keeps each one's runtime statistics beside it
+//! (`INFO commandstats`). [`Store::execute`]
 //! does what redis-server's `processCommand` does before calling a handler — the security
 //! check, lookup (`unknown command`), subcommand lookup, arity — then runs the handler and
 //! counts the outcome.
@@ -16,8 +18,9 @@
 //!
 //! Families: [`string`] (t_string), [`keys`] (generic key commands), [`db`] (databases),
 //! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND). Commands needing the server itself
-//! (INFO, CONFIG, CLIENT, HELLO…) are declared here with a [`spec::ServerCommand`] handler and
-//! executed by the server, which owns connections and configuration.
+//! (INFO, CONFIG, CLIENT, HELLO…) are marked [`spec::Handler::Server`] here (see
+//! [`registry::SERVER_COMMANDS`]) and executed by the server, which owns connections and
+//! configuration and registers its own functions for them.
 
 pub mod args;
 pub mod conn;
@@ -25,12 +28,12 @@ pub mod db;
 pub mod introspect;
 pub mod keys;
 pub mod latency;
+pub mod registry;
 pub mod spec;
 pub mod string;
 pub mod table;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
@@ -39,7 +42,9 @@ use crate::blocking::{write_timeout_reply, BlockOn, Parked};
 use crate::keyspace::entry::{Entry, Kind, ValueType};
 use crate::keyspace::{lru_clock, Db, Lookup, Slot, ValueGuard};
 use crate::Store;
-use spec::{CommandSpec, Handler, ServerCommand};
+use spec::Handler;
+
+pub use registry::{CommandId, CommandStats, CommandTable, LookupError, TableEntry};
 
 /// Why a command failed; rendered with redis-server's text by [`CommandError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,215 +327,14 @@ impl Ctx<'_> {
     }
 }
 
-/// Runtime statistics of one command (`INFO commandstats`).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct CommandStats {
-    /// Executions.
-    pub calls: u64,
-    /// Microseconds spent executing.
-    pub usec: u64,
-    /// Refused before running (arity…).
-    pub rejected_calls: u64,
-    /// Ran and replied with an error.
-    pub failed_calls: u64,
-}
-
-/// Identifies a command (or subcommand) in the [`CommandTable`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CommandId(pub usize);
-
-/// One command in the table: its declaration, its parent if it is a subcommand, its
-/// statistics.
-#[derive(Debug)]
-pub struct TableEntry {
-    /// The declaration.
-    pub spec: &'static CommandSpec,
-    /// The container, for subcommands.
-    pub parent: Option<CommandId>,
-    /// `name` or `parent|name`, as redis-server calls it in errors and stats.
-    pub full_name: String,
-    /// Statistics.
-    pub stats: CommandStats,
-    /// Call durations (`INFO latencystats`), from the first call on.
-    pub latency: Option<Box<latency::LatencyHistogram>>,
-    subs: HashMap<Vec<u8>, CommandId>,
-}
-
-/// Every command, indexed by lower-case name, with statistics.
-#[derive(Debug)]
-pub struct CommandTable {
-    entries: Vec<TableEntry>,
-    by_name: HashMap<Vec<u8>, CommandId, ahash::RandomState>,
-    top_level: Vec<CommandId>,
-}
-
-/// Longest command name looked up without allocation; longer names are unknown anyway.
-const MAX_NAME: usize = 32;
-
-/// Why a name did not resolve to a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LookupError {
-    /// No such command.
-    Unknown,
-    /// A container without such a subcommand.
-    UnknownSubcommand(CommandId),
-}
-
-fn lower_into<'b>(name: &[u8], buf: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
-    if name.len() > MAX_NAME {
-        return None;
-    }
-    for (d, s) in buf.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    Some(&buf[..name.len()])
-}
-
-impl CommandTable {
-    /// The table of every command cachegate implements.
-    pub fn new() -> Self {
-        let mut t = CommandTable {
-            entries: Vec::new(),
-            by_name: HashMap::default(),
-            top_level: Vec::new(),
-        };
-        for spec in table::all() {
-            let id = t.push(spec, None);
-            t.top_level.push(id);
-            t.by_name.insert(spec.name.as_bytes().to_vec(), id);
-            for sub in spec.subcommands {
-                let sid = t.push(sub, Some(id));
-                t.entries[id.0]
-                    .subs
-                    .insert(sub.name.as_bytes().to_vec(), sid);
-            }
-        }
-        t
-    }
-
-    fn push(&mut self, spec: &'static CommandSpec, parent: Option<CommandId>) -> CommandId {
-        let full_name = match parent {
-            Some(p) => format!("{}|{}", self.entries[p.0].spec.name, spec.name),
-            None => spec.name.to_string(),
-        };
-        self.entries.push(TableEntry {
-            spec,
-            parent,
-            full_name,
-            stats: CommandStats::default(),
-            latency: None,
-            subs: HashMap::new(),
-        });
-        CommandId(self.entries.len() - 1)
-    }
-
-    /// Finds a top-level command by name, any case.
-    pub fn find(&self, name: &[u8]) -> Option<CommandId> {
-        let mut buf = [0u8; MAX_NAME];
-        let lower = lower_into(name, &mut buf)?;
-        self.by_name.get(lower).copied()
-    }
-
-    /// Finds a subcommand of `parent` by name, any case.
-    pub fn find_sub(&self, parent: CommandId, name: &[u8]) -> Option<CommandId> {
-        let mut buf = [0u8; MAX_NAME];
-        let lower = lower_into(name, &mut buf)?;
-        self.entries[parent.0].subs.get(lower).copied()
-    }
-
-    /// Resolves a full command line to the command that runs it, as redis-server does: a
-    /// container with at least one more argument resolves to its subcommand.
-    pub fn resolve(&self, args: &Args<'_>) -> Result<CommandId, LookupError> {
-        let id = self.find(args.get(0)).ok_or(LookupError::Unknown)?;
-        let entry = &self.entries[id.0];
-        if args.len() < 2 || entry.spec.subcommands.is_empty() {
-            return Ok(id);
-        }
-        self.find_sub(id, args.get(1))
-            .ok_or(LookupError::UnknownSubcommand(id))
-    }
-
-    /// Resolves `name` or `container|sub` (COMMAND INFO, COMMAND DOCS).
-    pub fn find_full(&self, name: &[u8]) -> Option<CommandId> {
-        match memchr::memchr(b'|', name) {
-            Some(bar) => {
-                let parent = self.find(&name[..bar])?;
-                self.find_sub(parent, &name[bar + 1..])
-            }
-            None => self.find(name),
-        }
-    }
-
-    /// A command's table entry.
-    pub fn entry(&self, id: CommandId) -> &TableEntry {
-        &self.entries[id.0]
-    }
-
-    /// A command's declaration.
-    pub fn spec(&self, id: CommandId) -> &'static CommandSpec {
-        self.entries[id.0].spec
-    }
-
-    /// Mutable statistics of a command.
-    pub fn stats_mut(&mut self, id: CommandId) -> &mut CommandStats {
-        &mut self.entries[id.0].stats
-    }
-
-    /// The top-level commands, in declaration order.
-    pub fn top_level(&self) -> &[CommandId] {
-        &self.top_level
-    }
-
-    /// The subcommands of `id`.
-    pub fn subcommands(&self, id: CommandId) -> impl Iterator<Item = CommandId> + '_ {
-        let parent = Some(id);
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(move |(_, e)| e.parent == parent)
-            .map(|(i, _)| CommandId(i))
-    }
-
-    /// Every command and subcommand.
-    pub fn iter(&self) -> impl Iterator<Item = (CommandId, &TableEntry)> {
-        self.entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (CommandId(i), e))
-    }
-
-    /// Adds `usec` of execution time to one call of `id`: its total and its latency
-    /// histogram.
-    pub fn record_time(&mut self, id: CommandId, usec: u64) {
-        let e = &mut self.entries[id.0];
-        e.stats.usec += usec;
-        e.latency
-            .get_or_insert_with(Default::default)
-            .record(usec.saturating_mul(1000));
-    }
-
-    /// Clears every command's statistics (`CONFIG RESETSTAT`).
-    pub fn reset_stats(&mut self) {
-        for e in &mut self.entries {
-            e.stats = CommandStats::default();
-            e.latency = None;
-        }
-    }
-}
-
-impl Default for CommandTable {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// What [`Store::execute`] did with a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Executed (or rejected); the reply is written.
     Done,
-    /// A server command: the caller executes it, then calls [`Store::record_server_call`].
-    Server(ServerCommand, CommandId),
+    /// A command marked [`Handler::Server`]: the caller executes it, then calls
+    /// [`Store::record_server_call`].
+    Server(CommandId),
     /// A request that looks like HTTP (`POST`, `Host:`): close the connection without a
     /// reply, as redis-server does against cross-protocol attacks.
     Close,
@@ -609,7 +413,7 @@ impl Store {
             self.reject(Some(id), err, out);
             return Outcome::Done;
         }
-        match spec.handler {
+        match self.commands.handler(id) {
             Handler::Store(f) => {
                 let mark = out.len();
                 let db = session.db;
@@ -647,7 +451,7 @@ impl Store {
                 self.finish_call(id, result, mark, out);
                 Outcome::Done
             }
-            Handler::Server(cmd) => Outcome::Server(cmd, id),
+            Handler::Server => Outcome::Server(id),
             // A container called without a subcommand fails its arity check above.
             Handler::Container => {
                 let err = CommandError::WrongArity(self.commands.entry(id).full_name.clone());

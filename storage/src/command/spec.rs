@@ -1,5 +1,6 @@
-//! What a command *is*: [`CommandSpec`], the one declaration of a command's name, arity,
-//! flags, ACL categories, key positions, documentation and handler.
+//! What a command *is*: [`CommandSpec`], the facts of a command's name, arity, flags, ACL
+//! categories, key positions and documentation; and [`Handler`], how a registered command
+//! runs.
 //!
 //! The dispatcher checks arity and flags from here, `COMMAND INFO/DOCS/LIST/COUNT/GETKEYS`
 //! render it, and `INFO commandstats` walks it. The flag and category tables are in the order
@@ -312,10 +313,36 @@ pub enum Group {
     Generic,
     /// `string`
     String,
-    /// `server`
-    Server,
+    /// `list`
+    List,
+    /// `set`
+    Set,
+    /// `sorted-set`
+    SortedSet,
+    /// `hash`
+    Hash,
+    /// `pubsub`
+    Pubsub,
+    /// `transactions`
+    Transactions,
     /// `connection`
     Connection,
+    /// `server`
+    Server,
+    /// `scripting`
+    Scripting,
+    /// `hyperloglog`
+    Hyperloglog,
+    /// `cluster`
+    Cluster,
+    /// `sentinel`
+    Sentinel,
+    /// `geo`
+    Geo,
+    /// `stream`
+    Stream,
+    /// `bitmap`
+    Bitmap,
 }
 
 impl Group {
@@ -324,11 +351,38 @@ impl Group {
         match self {
             Group::Generic => "generic",
             Group::String => "string",
-            Group::Server => "server",
+            Group::List => "list",
+            Group::Set => "set",
+            Group::SortedSet => "sorted-set",
+            Group::Hash => "hash",
+            Group::Pubsub => "pubsub",
+            Group::Transactions => "transactions",
             Group::Connection => "connection",
+            Group::Server => "server",
+            Group::Scripting => "scripting",
+            Group::Hyperloglog => "hyperloglog",
+            Group::Cluster => "cluster",
+            Group::Sentinel => "sentinel",
+            Group::Geo => "geo",
+            Group::Stream => "stream",
+            Group::Bitmap => "bitmap",
         }
     }
 }
+
+/// Documentation flag bits (`COMMAND DOCS` `doc_flags`).
+pub mod docflag {
+    /// The command is deprecated (see `deprecated_since` and `replaced_by`).
+    pub const DEPRECATED: u32 = 1 << 0;
+    /// A system command, not meant for users (REPLCONF, DEBUG…).
+    pub const SYSCMD: u32 = 1 << 1;
+}
+
+/// Documentation flag names in print order.
+pub const DOC_FLAG_NAMES: &[(u32, &str)] = &[
+    (docflag::DEPRECATED, "deprecated"),
+    (docflag::SYSCMD, "syscmd"),
+];
 
 /// Documentation of a command (`COMMAND DOCS`).
 #[derive(Debug, Clone, Copy)]
@@ -339,8 +393,10 @@ pub struct Docs {
     pub since: &'static str,
     /// Group.
     pub group: Group,
-    /// Time complexity.
-    pub complexity: &'static str,
+    /// Time complexity (a few system commands have none).
+    pub complexity: Option<&'static str>,
+    /// [`docflag`] bits.
+    pub doc_flags: u32,
     /// Deprecated since this version, if it is.
     pub deprecated_since: Option<&'static str>,
     /// What replaces it, if deprecated.
@@ -355,38 +411,16 @@ pub struct Docs {
 /// Everything a handler can run against.
 pub type StoreFn = fn(&mut Ctx<'_>, &Args<'_>, &mut ReplyBuf) -> Result<(), CommandError>;
 
-/// Commands whose work needs the server itself (connections, configuration, shutdown); the
-/// storage crate declares them and `src/` executes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum ServerCommand {
-    Quit,
-    Hello,
-    Auth,
-    Reset,
-    Info,
-    Shutdown,
-    ConfigGet,
-    ConfigSet,
-    ConfigResetStat,
-    ConfigHelp,
-    ClientId,
-    ClientSetName,
-    ClientGetName,
-    ClientList,
-    ClientInfo,
-    ClientSetInfo,
-    ClientHelp,
-}
-
-/// How a command is executed.
+/// How a registered command is executed (see `command::registry`); the facts in
+/// [`CommandSpec`] say nothing about it.
 #[derive(Clone, Copy)]
 pub enum Handler {
     /// Runs against the store.
     Store(StoreFn),
-    /// Runs in the server (see [`ServerCommand`]).
-    Server(ServerCommand),
-    /// A container: the second argument names a subcommand.
+    /// Runs in the server, which owns connections and configuration: `src/` registers a
+    /// function for it by name and runs it when [`super::Outcome::Server`] comes back.
+    Server,
+    /// A container without a handler of its own: the second argument names a subcommand.
     Container,
 }
 
@@ -394,13 +428,14 @@ impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Handler::Store(_) => f.write_str("Store"),
-            Handler::Server(s) => write!(f, "Server({s:?})"),
+            Handler::Server => f.write_str("Server"),
             Handler::Container => f.write_str("Container"),
         }
     }
 }
 
-/// The one declaration of a command.
+/// The facts of a command, as redis-server 7.0 reports them (see `table/`). Whether clients
+/// can call it depends on whether a handler is registered.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandSpec {
     /// Lower-case name as `COMMAND INFO` prints it (for subcommands, without the parent).
@@ -421,12 +456,10 @@ pub struct CommandSpec {
     pub tips: &'static [&'static str],
     /// Key specifications.
     pub key_specs: &'static [KeySpec],
-    /// Subcommands of a container.
+    /// Subcommands of a container (every one redis-server has, registered or not).
     pub subcommands: &'static [CommandSpec],
     /// Documentation.
     pub docs: Docs,
-    /// The implementation.
-    pub handler: Handler,
 }
 
 impl CommandSpec {

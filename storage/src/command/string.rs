@@ -5,6 +5,7 @@ use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
 use super::args::{self, is};
+use super::spec::StoreFn;
 use super::{CmdResult, CommandError, Ctx};
 use crate::keyspace::entry::{Encoding, ValueType};
 use crate::keyspace::{Lookup, Slot, Ttl};
@@ -734,3 +735,29 @@ pub fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult 
     }
     Ok(())
 }
+
+/// The string commands this module implements, by name.
+pub(crate) const HANDLERS: &[(&str, StoreFn)] = &[
+    ("get", get),
+    ("set", set),
+    ("setnx", setnx),
+    ("setex", setex),
+    ("psetex", psetex),
+    ("mget", mget),
+    ("mset", mset),
+    ("msetnx", msetnx),
+    ("getset", getset),
+    ("getdel", getdel),
+    ("getex", getex),
+    ("incr", incr),
+    ("decr", decr),
+    ("incrby", incrby),
+    ("decrby", decrby),
+    ("incrbyfloat", incrbyfloat),
+    ("append", append),
+    ("strlen", strlen),
+    ("getrange", getrange),
+    ("setrange", setrange),
+    ("substr", substr),
+    ("lcs", lcs),
+];
