@@ -126,6 +126,24 @@ fn run_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Copies the settings the store reads (value limits, encoding thresholds) from `config`;
+/// at startup and after CONFIG SET.
+pub fn configure_store(store: &mut Store, config: &Config) {
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    store.limits.proto_max_bulk_len = size(config.proto_max_bulk_len);
+    store.thresholds = cachegate_storage::types::Thresholds {
+        hash_max_listpack_entries: size(config.hash_max_listpack_entries),
+        hash_max_listpack_value: size(config.hash_max_listpack_value),
+        set_max_intset_entries: size(config.set_max_intset_entries),
+        zset_max_listpack_entries: size(config.zset_max_listpack_entries),
+        zset_max_listpack_value: size(config.zset_max_listpack_value),
+        list_max_listpack_size: config.list_max_listpack_size,
+        list_compress_depth: size(config.list_compress_depth),
+        stream_node_max_bytes: size(config.stream_node_max_bytes),
+        stream_node_max_entries: size(config.stream_node_max_entries),
+    };
+}
+
 /// Runs the server until it is told to stop. `config_file` is reported by INFO.
 pub async fn run(config: Config, config_file: String) -> Result<(), String> {
     let bound = bind(&config)?;
@@ -136,8 +154,7 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         .map_or(0, |a| a.port());
     let tunables = Arc::new(Tunables::from_config(&config));
     let mut store = Store::new(config.databases as usize, Box::new(SystemClock));
-    store.limits.proto_max_bulk_len =
-        usize::try_from(config.proto_max_bulk_len).unwrap_or(usize::MAX);
+    configure_store(&mut store, &config);
     let (rebind_tx, mut rebind_rx) =
         tokio::sync::mpsc::unbounded_channel::<Vec<std::net::TcpListener>>();
     let backlog = config.tcp_backlog;

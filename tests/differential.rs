@@ -25,7 +25,7 @@
 //! * `%reconnect` — drop the connection and open a fresh one on both servers.
 //! * `%sleep <ms>` — wait, for scripts that let a TTL run out (keep it to a few ms).
 //! * `%scan SCAN 0 MATCH k*` — iterate a cursor command to the end on each server (the cursor
-//!   is argument 1) and compare the sets of keys returned.
+//!   is argument 1 of SCAN, 2 of HSCAN/SSCAN/ZSCAN) and compare the sets of keys returned.
 //! * `%cachegate "<reply>" CMD …` — a command only cachegate has: it is sent to cachegate
 //!   alone and its reply must be exactly `<reply>` (escapes as in `%raw`).
 //!

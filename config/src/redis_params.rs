@@ -53,6 +53,18 @@ macro_rules! param {
     };
 }
 
+/// A row with other names Redis accepts (the old `*-ziplist-*` names).
+macro_rules! aliased {
+    ($name:literal, [$($alias:literal),+], $key:literal, $mutability:ident) => {
+        RedisParam {
+            name: $name,
+            aliases: &[$($alias),+],
+            modifiable: matches!(Mutability::$mutability, Mutability::Modifiable),
+            key: $key,
+        }
+    };
+}
+
 /// Row flag, spelled out for readability in the table.
 enum Mutability {
     Modifiable,
@@ -80,6 +92,48 @@ pub static REDIS_PARAMS: &[RedisParam] = &[
     param!("loglevel", "loglevel", Modifiable),
     param!("logfile", "logfile", Immutable),
     param!("io-threads", "io_threads", Immutable),
+    aliased!(
+        "hash-max-listpack-entries",
+        ["hash-max-ziplist-entries"],
+        "hash_max_listpack_entries",
+        Modifiable
+    ),
+    aliased!(
+        "hash-max-listpack-value",
+        ["hash-max-ziplist-value"],
+        "hash_max_listpack_value",
+        Modifiable
+    ),
+    param!(
+        "set-max-intset-entries",
+        "set_max_intset_entries",
+        Modifiable
+    ),
+    aliased!(
+        "zset-max-listpack-entries",
+        ["zset-max-ziplist-entries"],
+        "zset_max_listpack_entries",
+        Modifiable
+    ),
+    aliased!(
+        "zset-max-listpack-value",
+        ["zset-max-ziplist-value"],
+        "zset_max_listpack_value",
+        Modifiable
+    ),
+    aliased!(
+        "list-max-listpack-size",
+        ["list-max-ziplist-size"],
+        "list_max_listpack_size",
+        Modifiable
+    ),
+    param!("list-compress-depth", "list_compress_depth", Modifiable),
+    param!("stream-node-max-bytes", "stream_node_max_bytes", Modifiable),
+    param!(
+        "stream-node-max-entries",
+        "stream_node_max_entries",
+        Modifiable
+    ),
 ];
 
 /// Reason Redis gives when the new `port` cannot be listened on; for the
@@ -392,6 +446,20 @@ mod tests {
                 pair("loglevel", "notice"),
                 pair("logfile", ""),
                 pair("io-threads", "0"),
+                pair("hash-max-listpack-entries", "512"),
+                pair("hash-max-ziplist-entries", "512"),
+                pair("hash-max-listpack-value", "64"),
+                pair("hash-max-ziplist-value", "64"),
+                pair("set-max-intset-entries", "512"),
+                pair("zset-max-listpack-entries", "128"),
+                pair("zset-max-ziplist-entries", "128"),
+                pair("zset-max-listpack-value", "64"),
+                pair("zset-max-ziplist-value", "64"),
+                pair("list-max-listpack-size", "-2"),
+                pair("list-max-ziplist-size", "-2"),
+                pair("list-compress-depth", "0"),
+                pair("stream-node-max-bytes", "4096"),
+                pair("stream-node-max-entries", "100"),
             ]
         );
     }
@@ -426,7 +494,8 @@ mod tests {
             "no glob character: exact lookup"
         );
         assert!(get_str(&config, "").is_empty());
-        assert_eq!(get_str(&config, "*").len(), REDIS_PARAMS.len());
+        let names: usize = REDIS_PARAMS.iter().map(|p| p.names().count()).sum();
+        assert_eq!(get_str(&config, "*").len(), names);
     }
 
     #[test]

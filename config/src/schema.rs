@@ -78,6 +78,36 @@ pub struct Config {
     /// How commands reach the single-threaded keyspace (DESIGN.md decision
     /// 1). cachegate-only, no Redis name. Default lock. Runtime: startup only.
     pub execution_model: ExecutionModel,
+    /// A hash converts from its packed encoding after this many fields.
+    /// Default 512 (redis-server's built-in default; its sample redis.conf
+    /// says 128). Runtime: modifiable (alias `hash-max-ziplist-entries`).
+    pub hash_max_listpack_entries: u64,
+    /// …or once a field or value is longer than this, in bytes. Default 64.
+    /// Runtime: modifiable (alias `hash-max-ziplist-value`).
+    pub hash_max_listpack_value: u64,
+    /// A set of integers converts from its packed encoding after this many
+    /// members. Default 512. Runtime: modifiable.
+    pub set_max_intset_entries: u64,
+    /// A sorted set converts from its packed encoding after this many
+    /// members. Default 128. Runtime: modifiable (alias
+    /// `zset-max-ziplist-entries`).
+    pub zset_max_listpack_entries: u64,
+    /// …or once a member is longer than this, in bytes. Default 64. Runtime:
+    /// modifiable (alias `zset-max-ziplist-value`).
+    pub zset_max_listpack_value: u64,
+    /// List node size: positive = entries per node, -1..-5 = 4, 8, 16, 32
+    /// or 64 KiB per node. Default -2. Runtime: modifiable (alias
+    /// `list-max-ziplist-size`).
+    pub list_max_listpack_size: i64,
+    /// List nodes at each end kept uncompressed; 0 = no compression.
+    /// Default 0. Runtime: modifiable.
+    pub list_compress_depth: u64,
+    /// Largest stream node, in bytes (0 = no limit). Default 4096. Runtime:
+    /// modifiable.
+    pub stream_node_max_bytes: u64,
+    /// Most entries in a stream node (0 = no limit). Default 100. Runtime:
+    /// modifiable.
+    pub stream_node_max_entries: u64,
     /// The memcached front end.
     pub memcache: MemcacheConfig,
     /// The Prometheus endpoint.
@@ -234,7 +264,7 @@ macro_rules! int_field_type {
         }
     )+};
 }
-int_field_type!(u16, u32, u64);
+int_field_type!(u16, u32, u64, i64);
 
 impl FieldType for String {
     fn to_value(&self) -> Value {
@@ -354,6 +384,33 @@ pub(crate) static FIELDS: &[Field] = &[
     field!(logfile, Kind::Str),
     field!(io_threads, int(0, 128)),
     field!(execution_model, Kind::Enum(ExecutionModel::NAMES)),
+    field!(hash_max_listpack_entries, int(0, i64::MAX)),
+    field!(
+        hash_max_listpack_value,
+        Kind::Memory {
+            min: 0,
+            max: i64::MAX
+        }
+    ),
+    field!(set_max_intset_entries, int(0, i64::MAX)),
+    field!(zset_max_listpack_entries, int(0, i64::MAX)),
+    field!(
+        zset_max_listpack_value,
+        Kind::Memory {
+            min: 0,
+            max: i64::MAX
+        }
+    ),
+    field!(list_max_listpack_size, int(i32::MIN as i64, I32_MAX)),
+    field!(list_compress_depth, int(0, I32_MAX)),
+    field!(
+        stream_node_max_bytes,
+        Kind::Memory {
+            min: 0,
+            max: i64::MAX
+        }
+    ),
+    field!(stream_node_max_entries, int(0, i64::MAX)),
     field!(memcache.port, PORT),
     field!(memcache.bind, Kind::AddrList),
     field!(memcache.unixsocket, Kind::Str),

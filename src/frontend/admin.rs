@@ -455,8 +455,7 @@ fn config_set(
         }
     }
     s.tunables.update(&s.config);
-    s.store.limits.proto_max_bulk_len =
-        usize::try_from(s.config.proto_max_bulk_len).unwrap_or(usize::MAX);
+    crate::server::configure_store(&mut s.store, &s.config);
     out.ok();
     Ok(())
 }

@@ -38,7 +38,6 @@ impl P {
     fn ttl(&self, i: usize) -> Vec<u8> {
         (u32::from(self.n[i]) * 4 + 1).to_string().into_bytes()
     }
-    #[allow(dead_code)] // for the hash templates
     fn field(&self, i: usize) -> Vec<u8> {
         format!("f{}", self.n[i] % 12).into_bytes()
     }
@@ -93,6 +92,14 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"EXISTS", &p.key(0)]),
     |_| v(&[b"RANDOMKEY"]),
     |_| v(&[b"SCAN", b"0", b"COUNT", b"100"]),
+    // hashes
+    |p| v(&[b"HSET", &p.key(0), &p.field(1), &p.v, &p.field(2), b"x"]),
+    |p| v(&[b"HMSET", &p.key(0), &p.field(1), &p.v]),
+    |p| v(&[b"HSETNX", &p.key(0), &p.field(1), &p.v]),
+    |p| v(&[b"HDEL", &p.key(0), &p.field(1), &p.field(2)]),
+    |p| v(&[b"HINCRBY", &p.key(0), &p.field(1), &p.num(2)]),
+    |p| v(&[b"HINCRBYFLOAT", &p.key(0), &p.field(1), b"0.3"]),
+    |p| v(&[b"HGET", &p.key(0), &p.field(1)]),
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
@@ -149,10 +156,18 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
     #[test]
     fn replaying_the_stream_rebuilds_the_keyspace(steps in proptest::collection::vec(step(), 1..120)) {
+        // Small encoding thresholds, so values change encoding along the way.
+        let small = cachegate_storage::types::Thresholds {
+            hash_max_listpack_entries: 3,
+            hash_max_listpack_value: 4,
+            ..Default::default()
+        };
         let mut a = Harness::new();
+        a.store.thresholds = small;
         a.store.writes.enabled = true;
         a.store.signal_log = Some(Vec::new());
         let mut b = Harness::new();
+        b.store.thresholds = small;
         b.clock.advance(-LAG);
         let mut session = Session::default();
         for s in steps {

@@ -188,10 +188,19 @@ impl Side {
 /// first reply that is not a `[cursor, keys]` pair (an error, usually).
 pub fn scan_all(side: &mut Side, args: &[Vec<u8>]) -> Reply {
     let mut args = args.to_vec();
-    if args.len() < 2 {
+    // SCAN's cursor is its first argument; HSCAN, SSCAN and ZSCAN name a key first.
+    let at = if args
+        .first()
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"SCAN"))
+    {
+        1
+    } else {
+        2
+    };
+    if args.len() <= at {
         return side.command(&args);
     }
-    args[1] = b"0".to_vec();
+    args[at] = b"0".to_vec();
     let mut keys: Vec<Frame> = Vec::new();
     for _ in 0..100_000 {
         let reply = side.command(&args);
@@ -213,7 +222,7 @@ pub fn scan_all(side: &mut Side, args: &[Vec<u8>]) -> Reply {
             keys.dedup();
             return Reply::Derived(Frame::Set(keys));
         }
-        args[1] = cursor.to_vec();
+        args[at] = cursor.to_vec();
     }
     Reply::Derived(Frame::error("SCAN did not finish in 100000 calls"))
 }

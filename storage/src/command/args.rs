@@ -27,6 +27,18 @@ pub fn int(arg: &[u8]) -> Result<i64, CommandError> {
     parse_i64(arg).ok_or(CommandError::NotInteger)
 }
 
+/// An integer argument within `min..=max` (`getRangeLongFromObjectOrReply` without a custom
+/// message).
+pub fn int_range(arg: &[u8], min: i64, max: i64) -> Result<i64, CommandError> {
+    let v = int(arg)?;
+    if v < min || v > max {
+        return Err(CommandError::Owned(format!(
+            "ERR value is out of range, value must between {min} and {max}"
+        )));
+    }
+    Ok(v)
+}
+
 /// A 32-bit integer argument (`getIntFromObjectOrReply` without a custom message): a
 /// non-integer is `NotInteger`, but an integer outside the `int` range gets redis-server's
 /// own range message.

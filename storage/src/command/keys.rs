@@ -6,9 +6,9 @@ use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
 use super::args::{self, is};
+use super::scan::{self, ScanOpts};
 use super::spec::StoreFn;
 use super::{CmdResult, CommandError, Ctx};
-use crate::keyspace::entry::Encoding;
 use crate::keyspace::{lru_clock, Lookup, LRU_CLOCK_MAX};
 
 fn del_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
@@ -263,28 +263,8 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
 pub fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     let mut cursor = args::cursor(args.get(1))?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<Pattern> = None;
-    let mut type_filter: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let remaining = args.len() - i;
-        let opt = args.get(i);
-        if is(opt, "COUNT") && remaining >= 2 {
-            count = args::int(args.get(i + 1))?;
-            if count < 1 {
-                return Err(CommandError::Syntax);
-            }
-        } else if is(opt, "MATCH") && remaining >= 2 {
-            let p = args.get(i + 1);
-            pattern = (p != b"*").then(|| Pattern::new(p, Case::Sensitive));
-        } else if is(opt, "TYPE") && remaining >= 2 {
-            type_filter = Some(args::cstr(args.get(i + 1)));
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
+    let opts = ScanOpts::parse(args, 2, true)?;
+    let (count, type_filter) = (opts.count, opts.type_filter);
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut budget = count.saturating_mul(10);
     {
@@ -299,10 +279,8 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
     }
     let mut kept = Vec::with_capacity(keys.len());
     for key in keys {
-        if let Some(p) = &pattern {
-            if !p.matches(&key) {
-                continue;
-            }
+        if !opts.matches(&key) {
+            continue;
         }
         if let Some(t) = type_filter {
             let name = match ctx.lookup_read_notouch(&key) {
@@ -326,12 +304,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
         }
         kept.push(key);
     }
-    out.array(2);
-    out.bulk(cursor.to_string().as_bytes());
-    out.array(kept.len());
-    for k in &kept {
-        out.bulk(k);
-    }
+    scan::reply(out, cursor, &kept);
     Ok(())
 }
 
@@ -473,8 +446,8 @@ fn object_lookup(
 /// `OBJECT ENCODING key`
 pub fn object_encoding(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     if let Some(slot) = object_lookup(ctx, args, out) {
-        let enc: Encoding = ctx.db().get(slot).encoding();
-        out.bulk(enc.name().as_bytes());
+        let enc = ctx.db().get(slot).encoding_name();
+        out.bulk(enc.as_bytes());
     }
     Ok(())
 }

@@ -25,10 +25,12 @@
 pub mod args;
 pub mod conn;
 pub mod db;
+pub mod hash;
 pub mod introspect;
 pub mod keys;
 pub mod latency;
 pub mod registry;
+pub mod scan;
 pub mod spec;
 pub mod string;
 pub mod table;

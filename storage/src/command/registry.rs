@@ -17,12 +17,13 @@ use std::collections::HashMap;
 use cachegate_protocols::resp::request::Args;
 
 use super::spec::{CommandSpec, Handler, StoreFn};
-use super::{conn, db, introspect, keys, latency, string, table};
+use super::{conn, db, hash, introspect, keys, latency, string, table};
 
 /// The store-side handler lists, one per family module.
 const FAMILIES: &[&[(&str, StoreFn)]] = &[
     string::HANDLERS,
     keys::HANDLERS,
+    hash::HANDLERS,
     db::HANDLERS,
     conn::HANDLERS,
     introspect::HANDLERS,

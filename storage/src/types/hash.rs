@@ -9,8 +9,8 @@
 //!
 //! A hash starts packed and converts once it has more than `hash-max-listpack-entries`
 //! fields or is given a field or value longer than `hash-max-listpack-value` bytes
-//! (checked before the write, as redis-server's `hashTypeTryConversion` does); it never
-//! converts back.
+//! (checked before the write, as redis-server's `hashTypeTryConversion` and `hashTypeSet`
+//! do); it never converts back.
 
 use super::listpack::{Packed, PackedRef};
 use super::pairs::PairTable;
@@ -79,8 +79,10 @@ impl Hash {
     }
 
     /// Sets `field` to `value`; true if the field is new. Converts the encoding as the
-    /// thresholds say (call [`Hash::prepare`] with the lengths first, as HSET does).
+    /// thresholds say (HSET calls [`Hash::prepare`] with every length first, so that a long
+    /// value anywhere in the command converts before the first pair is written).
     pub fn set(&mut self, field: &[u8], value: &[u8], t: &Thresholds) -> bool {
+        self.prepare([field.len(), value.len()], t);
         match self {
             Hash::Packed(p) => {
                 let new = match p.view().find_pair(field) {
