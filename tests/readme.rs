@@ -1,5 +1,6 @@
 //! The README's list of supported commands is generated from the command table; this test
-//! fails when they drift apart and prints the block to paste.
+//! fails when they drift apart and prints the block to paste. `UPDATE_README=1 cargo test
+//! --test readme` writes the block into the README instead.
 
 use cachegate_storage::command::CommandTable;
 
@@ -47,6 +48,12 @@ fn readme_lists_every_command() {
         .find(END)
         .expect("README has the commands:end marker");
     let want = command_list();
+    if std::env::var_os("UPDATE_README").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let updated = format!("{}{}{}", &readme[..start], want, &readme[end..]);
+        std::fs::write(path, updated).expect("README.md is writable");
+        return;
+    }
     assert_eq!(
         &readme[start..end],
         want,
