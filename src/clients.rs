@@ -86,14 +86,16 @@ impl ClientInfo {
         }
     }
 
-    fn addr(&self) -> String {
+    /// `addr=`: where the client connected from.
+    pub fn addr(&self) -> String {
         match &self.peer {
             Peer::Tcp { peer, .. } => peer.to_string(),
             Peer::Unix(path) => format!("{path}:0"),
         }
     }
 
-    fn laddr(&self) -> String {
+    /// `laddr=`: the server address it connected to.
+    pub fn laddr(&self) -> String {
         match &self.peer {
             Peer::Tcp { local, .. } => local.to_string(),
             Peer::Unix(path) => format!("{path}:0"),
@@ -102,13 +104,23 @@ impl ClientInfo {
 
     /// The `CLIENT LIST` line of this client (without newline), in redis-server 7.0's
     /// field order, plus 7.2's `lib-name` and `lib-ver` at the end (cachegate implements
-    /// CLIENT SETINFO). Memory fields describe cachegate's own buffers.
-    pub fn line(&self, now_secs: i64) -> String {
-        let flags = if matches!(self.peer, Peer::Unix(_)) {
-            "U"
-        } else {
-            "N"
-        };
+    /// CLIENT SETINFO). Memory fields describe cachegate's own buffers. `blocked` says
+    /// whether it waits in a blocking command (flag `b`).
+    pub fn line(&self, now_secs: i64, blocked: bool) -> String {
+        // Flag letters in redis-server's order; `N` when there are none.
+        let mut flags = String::new();
+        if blocked {
+            flags.push('b');
+        }
+        if matches!(self.peer, Peer::Unix(_)) {
+            flags.push('U');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,

@@ -180,6 +180,70 @@ pub struct Shared {
     pub rebind: Option<Rebind>,
     /// The TCP port actually bound (differs from `config.port` when it was 0).
     pub tcp_port: u16,
+    /// CLIENT PAUSE in force, if any.
+    pub pause: Option<Pause>,
+    /// Bytes allocated when the server started (`used_memory_startup`).
+    pub startup_memory: u64,
+    /// Bumped whenever a pause ends early (CLIENT UNPAUSE), waking paused connections.
+    pub unpaused: tokio::sync::watch::Sender<u64>,
+}
+
+/// What the Redis side holds in memory (`INFO memory`), counted by the keyspace itself and
+/// the connections' buffers rather than read off the allocator, which also serves the
+/// memcached store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsedMemory {
+    /// Allocated before the first client (`used_memory_startup`).
+    pub startup: u64,
+    /// Every database's hash index.
+    pub index: u64,
+    /// Entries and their values (`used_memory_dataset`).
+    pub dataset: u64,
+    /// Client query and output buffers.
+    pub clients: u64,
+}
+
+impl UsedMemory {
+    /// `used_memory`.
+    pub fn total(&self) -> u64 {
+        self.startup + self.index + self.dataset + self.clients
+    }
+
+    /// `used_memory_overhead`: all but the dataset.
+    pub fn overhead(&self) -> u64 {
+        self.startup + self.index + self.clients
+    }
+}
+
+impl Shared {
+    /// The Redis side's memory now.
+    pub fn used_memory(&self) -> UsedMemory {
+        let (mut index, mut all) = (0u64, 0u64);
+        for db in self.store.keyspace.iter() {
+            index += db.index_bytes() as u64;
+            all += db.used_bytes() as u64;
+        }
+        let clients: usize = self
+            .clients
+            .iter()
+            .map(|c| c.qbuf + c.qbuf_free + c.obuf)
+            .sum();
+        UsedMemory {
+            startup: self.startup_memory,
+            index,
+            dataset: all - index,
+            clients: clients as u64,
+        }
+    }
+}
+
+/// A CLIENT PAUSE: until when, and whether it holds every command or only writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    /// Unix ms at which it ends.
+    pub until_ms: i64,
+    /// ALL (every command) rather than WRITE.
+    pub all: bool,
 }
 
 type Job = Box<dyn FnOnce(&mut Shared) + Send>;

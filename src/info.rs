@@ -182,23 +182,22 @@ fn clients(out: &mut String, s: &Shared) {
         "client_recent_max_output_buffer",
         s.clients.max_output_buffer(),
     );
-    line(out, "blocked_clients", 0);
+    line(out, "blocked_clients", s.store.blocking.len());
     line(out, "tracking_clients", 0);
-    line(out, "clients_in_timeout_table", 0);
+    line(
+        out,
+        "clients_in_timeout_table",
+        s.store.blocking.with_deadline(),
+    );
 }
 
 fn memory(out: &mut String, s: &Shared) {
-    let used = sys::allocated_bytes() as u64;
+    let mem = s.used_memory();
+    let used = mem.total();
+    let dataset = mem.dataset;
     let rss = sys::rss_bytes() as u64;
-    let index: usize = s.store.keyspace.iter().map(|db| db.index_bytes()).sum();
-    let index = index as u64;
+    let allocated = sys::allocated_bytes() as u64;
     let total = sys::total_system_memory();
-    let clients: usize = s
-        .clients
-        .iter()
-        .map(|c| c.qbuf + c.qbuf_free + c.obuf)
-        .sum();
-    let dataset = used.saturating_sub(index);
     let perc = |part: u64, whole: u64| {
         if whole == 0 {
             0.0
@@ -220,17 +219,18 @@ fn memory(out: &mut String, s: &Shared) {
         "used_memory_peak_perc",
         format!("{:.2}%", perc(used, peak)),
     );
-    // Overhead is the keyspace index; the rest of the allocations count as the dataset.
-    line(out, "used_memory_overhead", index);
-    line(out, "used_memory_startup", 0);
+    // Overhead: what the server held at startup, the keyspace index, client buffers.
+    line(out, "used_memory_overhead", mem.overhead());
+    line(out, "used_memory_startup", mem.startup);
     line(out, "used_memory_dataset", dataset);
     line(
         out,
         "used_memory_dataset_perc",
         format!("{:.2}%", perc(dataset, used)),
     );
-    line(out, "allocator_allocated", used);
-    line(out, "allocator_active", used);
+    // The allocator's own figures cover the whole process (memcached store included).
+    line(out, "allocator_allocated", allocated);
+    line(out, "allocator_active", allocated);
     line(out, "allocator_resident", rss);
     line(out, "total_system_memory", total);
     line(out, "total_system_memory_human", sys::bytes_human(total));
@@ -276,14 +276,14 @@ fn memory(out: &mut String, s: &Shared) {
     line(out, "mem_replication_backlog", 0);
     line(out, "mem_total_replication_buffers", 0);
     line(out, "mem_clients_slaves", 0);
-    line(out, "mem_clients_normal", clients);
+    line(out, "mem_clients_normal", mem.clients);
     line(out, "mem_cluster_links", 0);
     line(out, "mem_aof_buffer", 0);
     line(out, "mem_allocator", "mimalloc");
     line(out, "active_defrag_running", 0);
     line(out, "lazyfree_pending_objects", 0);
     line(out, "lazyfreed_objects", 0);
-    line(out, "cachegate_keyspace_index_bytes", index);
+    line(out, "cachegate_keyspace_index_bytes", mem.index);
 }
 
 fn persistence(out: &mut String, s: &Shared) {

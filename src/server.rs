@@ -40,6 +40,8 @@ pub struct ServerCtx {
     pub shutdown: watch::Sender<bool>,
     /// Open Redis connections (for `maxclients`).
     pub resp_connections: AtomicUsize,
+    /// Changes when CLIENT UNPAUSE ends a pause early.
+    pub unpaused: watch::Receiver<u64>,
 }
 
 /// Sockets bound before serving starts.
@@ -187,6 +189,7 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
     let unixsocket = config.unixsocket.clone();
     let started_unix_ms = cachegate_storage::clock::Clock::now_ms(&SystemClock);
     let server_commands = crate::frontend::admin::ServerHandlers::new(&store.commands)?;
+    let (unpaused_tx, unpaused_rx) = watch::channel(0u64);
     let shared = Shared {
         store,
         server_commands,
@@ -200,6 +203,9 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         shutdown: None,
         tunables: tunables.clone(),
         rebind: Some(Box::new(rebind)),
+        pause: None,
+        unpaused: unpaused_tx,
+        startup_memory: crate::sys::allocated_bytes() as u64,
         tcp_port,
     };
     let executor = Executor::start(shared, execution_model)?;
@@ -209,6 +215,7 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         tunables,
         shutdown: shutdown_tx,
         resp_connections: AtomicUsize::new(0),
+        unpaused: unpaused_rx,
     });
 
     // Redis TCP listeners, replaced as a group when CONFIG SET changes port or bind.
@@ -491,8 +498,9 @@ async fn cron(ctx: Arc<ServerCtx>, mc: Arc<McCtx>, hz: u32) {
                 s.store.active_expire(budget);
                 s.store.maintain();
                 let now = s.store.now_ms();
+                let used = s.used_memory().total();
                 let c = &mut s.counters;
-                c.peak_memory = c.peak_memory.max(crate::sys::allocated_bytes() as u64);
+                c.peak_memory = c.peak_memory.max(used);
                 let totals = [
                     s.store.stats.total_commands_processed,
                     c.net_input_bytes,

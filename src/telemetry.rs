@@ -375,7 +375,7 @@ impl Snapshot {
         snap.gauge(
             "redis_memory_used_bytes",
             vec![],
-            crate::sys::allocated_bytes() as f64,
+            s.used_memory().total() as f64,
         );
         snap.gauge(
             "redis_memory_used_rss_bytes",

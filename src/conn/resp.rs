@@ -16,6 +16,9 @@
 //! deadline passes, when it unblocks itself under the lock and answers the timeout reply.
 //! Then the rest of its pipeline runs.
 //!
+//! **Paused.** A command CLIENT PAUSE holds stops the batch before it; the connection waits
+//! for the pause to end (or CLIENT UNPAUSE) and then runs it.
+//!
 //! **Idle memory.** Nothing is allocated until the socket is readable, and the input and
 //! output buffers are given back once the connection has been quiet for
 //! [`RELEASE_AFTER`], as redis-server frees an idle client's query buffer.
@@ -84,8 +87,11 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
     let mut parse_again = false;
     // Set while a blocking command waits: its deadline, if it has one.
     let mut blocked: Option<Option<Instant>> = None;
+    // Set while CLIENT PAUSE holds the next command: when the pause ends.
+    let mut paused: Option<Instant> = None;
+    let mut unpaused = ctx.unpaused.clone();
     'serve: loop {
-        if blocked.is_none() {
+        if blocked.is_none() && paused.is_none() {
             let work = match pending.take() {
                 Some(w) => Some(w),
                 None if parse_again || !input.is_empty() => {
@@ -180,6 +186,10 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
                 if let Some(deadline) = conn.blocked.take() {
                     blocked = Some(deadline.map(instant_at));
                 }
+                if let Some(until) = conn.paused.take() {
+                    paused = Some(instant_at(until));
+                    unpaused.borrow_and_update();
+                }
                 if work.next < work.batch.requests.len() {
                     pending = Some(work);
                 } else {
@@ -192,7 +202,21 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
         let idle_timeout = ctx.tunables.timeout_secs.load(Ordering::Relaxed);
         let holding = input.capacity() > 0 || out.capacity() > 0 || spare.spans.capacity() > 0;
         let deadline = blocked.flatten();
+        // Biased: a kill or a reply posted before more input arrived is handled first, as
+        // redis-server frees a killed client before reading from it again.
         tokio::select! {
+            biased;
+            _ = shutdown.changed() => break 'serve,
+            mail = mailbox.take() => match mail {
+                Mail::Reply(bytes) => {
+                    if stream.write_all(&bytes).await.is_err() {
+                        break 'serve;
+                    }
+                    writes += 1;
+                    blocked = None;
+                }
+                Mail::Kill => break 'serve,
+            },
             r = read_some(&stream, &mut input, READ_ROOM) => match r {
                 Read::Data(n) => {
                     unaccounted_in += n as u64;
@@ -207,17 +231,6 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
                 Read::Nothing => {}
                 Read::Closed => break 'serve,
             },
-            mail = mailbox.take() => match mail {
-                Mail::Reply(bytes) => {
-                    if stream.write_all(&bytes).await.is_err() {
-                        break 'serve;
-                    }
-                    writes += 1;
-                    blocked = None;
-                }
-                Mail::Kill => break 'serve,
-            },
-            _ = shutdown.changed() => break 'serve,
             _ = sleep_until(deadline), if deadline.is_some() => {
                 let reply = ctx
                     .executor
@@ -235,7 +248,9 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
                     None => blocked = Some(None),
                 }
             },
-            _ = idle(idle_timeout), if blocked.is_none() => break 'serve,
+            _ = sleep_until(paused), if paused.is_some() => paused = None,
+            _ = unpaused.changed(), if paused.is_some() => paused = None,
+            _ = idle(idle_timeout), if blocked.is_none() && paused.is_none() => break 'serve,
             _ = tokio::time::sleep(RELEASE_AFTER), if holding && blocked.is_none() => {
                 if input.is_empty() {
                     input = BytesMut::new();

@@ -16,15 +16,13 @@ use cachegate_storage::command::conn::help;
 use cachegate_storage::command::spec::Handler;
 use cachegate_storage::command::{CmdResult, CommandError, CommandId, CommandTable, Session};
 
+use super::client::{self, set_name};
 use super::resp::{Close, RespConn};
-use crate::clients::valid_name;
 use crate::engine::{Shared, ShutdownRequest};
 use crate::info;
 
 const WRONGPASS: CommandError =
     CommandError::Static("WRONGPASS invalid username-password pair or user is disabled.");
-const BAD_NAME: CommandError =
-    CommandError::Static("ERR Client names cannot contain spaces, newlines or special characters.");
 
 /// A server command's implementation; on `Err` nothing has been written and the caller
 /// renders the error.
@@ -44,13 +42,18 @@ pub const HANDLERS: &[(&str, ServerFn)] = &[
     ("config|set", config_set),
     ("config|resetstat", config_resetstat),
     ("config|help", config_help),
-    ("client|id", client_id),
-    ("client|setname", client_setname),
-    ("client|getname", client_getname),
-    ("client|list", client_list),
-    ("client|info", client_info),
-    ("client|setinfo", client_setinfo),
-    ("client|help", client_help),
+    ("client|id", client::id),
+    ("client|setname", client::setname),
+    ("client|getname", client::getname),
+    ("client|list", client::list),
+    ("client|info", client::info),
+    ("client|setinfo", client::setinfo),
+    ("client|help", client::help_text),
+    ("client|kill", client::kill),
+    ("client|unblock", client::unblock),
+    ("client|pause", client::pause),
+    ("client|unpause", client::unpause),
+    ("client|no-evict", client::no_evict),
 ];
 
 /// [`HANDLERS`] indexed by [`CommandId`], built once at startup: finding a server command's
@@ -184,121 +187,6 @@ fn config_help(
             "    Reset statistics reported by the INFO command.",
         ],
     );
-    Ok(())
-}
-
-/// `CLIENT ID`
-fn client_id(
-    _s: &mut Shared,
-    conn: &mut RespConn,
-    _args: &Args<'_>,
-    out: &mut ReplyBuf,
-) -> CmdResult {
-    out.int(conn.id as i64);
-    Ok(())
-}
-
-/// `CLIENT GETNAME`
-fn client_getname(
-    s: &mut Shared,
-    conn: &mut RespConn,
-    _args: &Args<'_>,
-    out: &mut ReplyBuf,
-) -> CmdResult {
-    match s.clients.get(conn.id) {
-        Some(c) if !c.name.is_empty() => out.bulk(&c.name),
-        _ => out.null(),
-    }
-    Ok(())
-}
-
-/// `CLIENT SETNAME connection-name`
-fn client_setname(
-    s: &mut Shared,
-    conn: &mut RespConn,
-    args: &Args<'_>,
-    out: &mut ReplyBuf,
-) -> CmdResult {
-    set_name(s, conn.id, args.get(2))?;
-    out.ok();
-    Ok(())
-}
-
-/// `CLIENT INFO`
-fn client_info(
-    s: &mut Shared,
-    conn: &mut RespConn,
-    _args: &Args<'_>,
-    out: &mut ReplyBuf,
-) -> CmdResult {
-    refresh_self(s, conn, out);
-    let now = s.store.now_ms() / 1000;
-    let mut line = s
-        .clients
-        .get(conn.id)
-        .map(|c| c.line(now))
-        .unwrap_or_default();
-    line.push('\n');
-    out.verbatim(b"txt", line.as_bytes());
-    Ok(())
-}
-
-/// `CLIENT HELP`
-fn client_help(
-    _s: &mut Shared,
-    _conn: &mut RespConn,
-    _args: &Args<'_>,
-    out: &mut ReplyBuf,
-) -> CmdResult {
-    help(
-        out,
-        "CLIENT",
-        &[
-            "GETNAME",
-            "    Return the name of the current connection.",
-            "ID",
-            "    Return the ID of the current connection.",
-            "INFO",
-            "    Return information about the current client connection.",
-            "LIST [options ...]",
-            "    Return information about client connections. Options:",
-            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-            "      Return clients of specified type.",
-            "    * ID <client-id> [<client-id> ...]",
-            "      Return clients with the given ids.",
-            "SETNAME <name>",
-            "    Assign the name <name> to the current connection.",
-            "SETINFO <option> <value>",
-            "    Set client meta attr. Options are:",
-            "    * LIB-NAME: the client lib name.",
-            "    * LIB-VER: the client lib version.",
-        ],
-    );
-    Ok(())
-}
-
-/// Brings the caller's registry entry up to date before it is reported on.
-fn refresh_self(s: &mut Shared, conn: &RespConn, out: &ReplyBuf) {
-    let name = s
-        .store
-        .last_command()
-        .map(|id| s.store.commands.entry(id).full_name.clone());
-    if let Some(c) = s.clients.get_mut(conn.id) {
-        c.db = conn.session.db;
-        c.resp = out.version().number();
-        if let Some(n) = name {
-            c.last_cmd = n;
-        }
-    }
-}
-
-fn set_name(s: &mut Shared, id: u64, name: &[u8]) -> CmdResult {
-    if !valid_name(name) {
-        return Err(BAD_NAME);
-    }
-    if let Some(c) = s.clients.get_mut(id) {
-        c.name = name.to_vec();
-    }
     Ok(())
 }
 
@@ -457,91 +345,6 @@ fn config_set(
     s.tunables.update(&s.config);
     crate::server::configure_store(&mut s.store, &s.config);
     out.ok();
-    Ok(())
-}
-
-/// `CLIENT SETINFO LIB-NAME name | LIB-VER version` (Redis 7.2's, which clients send on
-/// connect).
-fn client_setinfo(
-    s: &mut Shared,
-    conn: &mut RespConn,
-    args: &Args<'_>,
-    out: &mut ReplyBuf,
-) -> CmdResult {
-    let (attr, value) = (args.get(2), args.get(3));
-    let is_name = is(attr, "LIB-NAME");
-    if !is_name && !is(attr, "LIB-VER") {
-        return Err(CommandError::quoting(&[
-            b"ERR Unrecognized option '",
-            args::cstr(attr),
-            b"'",
-        ]));
-    }
-    if !valid_name(value) {
-        return Err(CommandError::Owned(format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            if is_name { "lib-name" } else { "lib-ver" }
-        )));
-    }
-    if let Some(c) = s.clients.get_mut(conn.id) {
-        if is_name {
-            c.lib_name = value.to_vec();
-        } else {
-            c.lib_ver = value.to_vec();
-        }
-    }
-    out.ok();
-    Ok(())
-}
-
-/// `CLIENT LIST [TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id ...]`
-fn client_list(
-    s: &mut Shared,
-    conn: &mut RespConn,
-    args: &Args<'_>,
-    out: &mut ReplyBuf,
-) -> CmdResult {
-    refresh_self(s, conn, out);
-    let now = s.store.now_ms() / 1000;
-    let mut text = String::new();
-    if args.len() == 4 && is(args.get(2), "TYPE") {
-        let t = args.get(3);
-        let known = ["normal", "master", "replica", "slave", "pubsub"];
-        if !known.iter().any(|k| is(t, k)) {
-            return Err(CommandError::quoting(&[
-                b"ERR Unknown client type '",
-                args::cstr(t),
-                b"'",
-            ]));
-        }
-        if is(t, "normal") {
-            for c in s.clients.iter() {
-                text.push_str(&c.line(now));
-                text.push('\n');
-            }
-        }
-    } else if args.len() > 3 && is(args.get(2), "ID") {
-        let mut ids = Vec::new();
-        for a in args.iter().skip(3) {
-            let id = cachegate_protocols::number::parse_i64(a)
-                .ok_or(CommandError::Static("ERR Invalid client ID"))?;
-            ids.push(id);
-        }
-        for id in ids {
-            if let Some(c) = u64::try_from(id).ok().and_then(|id| s.clients.get(id)) {
-                text.push_str(&c.line(now));
-                text.push('\n');
-            }
-        }
-    } else if args.len() != 2 {
-        return Err(CommandError::Syntax);
-    } else {
-        for c in s.clients.iter() {
-            text.push_str(&c.line(now));
-            text.push('\n');
-        }
-    }
-    out.verbatim(b"txt", text.as_bytes());
     Ok(())
 }
 

@@ -6,10 +6,11 @@
 //! bytes-in, bytes-out.
 //!
 //! * [`resp`] — runs a parsed RESP batch against the shared state, including the commands
-//!   that need the server itself ([`admin`]: INFO, CONFIG, CLIENT, HELLO, AUTH, RESET,
-//!   QUIT, SHUTDOWN).
+//!   that need the server itself ([`admin`]: INFO, CONFIG, HELLO, AUTH, RESET, QUIT,
+//!   SHUTDOWN; [`client`]: the CLIENT family).
 //! * [`memcache`] — memcached's classic text protocol onto the memcached store.
 
 pub mod admin;
+pub mod client;
 pub mod memcache;
 pub mod resp;

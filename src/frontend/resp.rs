@@ -6,7 +6,7 @@
 //! its commands. A protocol error found after the complete requests is answered after their
 //! replies and closes the connection, as redis-server does.
 
-use cachegate_protocols::resp::request::Batch;
+use cachegate_protocols::resp::request::{Args, Batch};
 use cachegate_protocols::resp::ReplyBuf;
 use cachegate_storage::command::{Outcome, Session};
 use std::time::Instant;
@@ -40,6 +40,9 @@ pub struct RespConn {
     pub authenticated: bool,
     /// Set when the batch stopped at a blocking command: its deadline (Unix ms), if any.
     pub blocked: Option<Option<i64>>,
+    /// Set when the batch stopped at a command CLIENT PAUSE holds: when the pause ends
+    /// (Unix ms).
+    pub paused: Option<i64>,
 }
 
 /// Buffer sizes the connection reports with each batch, for CLIENT LIST and INFO.
@@ -80,8 +83,12 @@ pub fn execute_batch(
     let mut last = None;
     let mut next = from;
     for request in batch.requests.iter().skip(from) {
-        next += 1;
         let args = batch.args(input, request);
+        if let Some(until) = paused(s, &args) {
+            conn.paused = Some(until);
+            break;
+        }
+        next += 1;
         match s.store.execute(&mut conn.session, &args, out) {
             Outcome::Done => {}
             Outcome::Server(id) => {
@@ -111,7 +118,8 @@ pub fn execute_batch(
             break;
         }
     }
-    if conn.close == Close::Open && conn.blocked.is_none() && next == batch.requests.len() {
+    let waiting = conn.blocked.is_some() || conn.paused.is_some();
+    if conn.close == Close::Open && !waiting && next == batch.requests.len() {
         if let Some(e) = batch.error {
             let msg = e.message();
             out.error(msg.as_bytes());
@@ -146,4 +154,20 @@ pub fn deliver_unblocked(s: &mut Shared) {
     for u in s.store.serve_blocked() {
         s.clients.post(u.client_id, Mail::Reply(u.reply));
     }
+}
+
+/// If a CLIENT PAUSE holds this command, when the pause ends. WRITE holds the commands that
+/// may change the dataset or reach replicas (redis-server's write and may-replicate
+/// commands); ALL holds everything. An expired pause is cleared here.
+fn paused(s: &mut Shared, args: &Args<'_>) -> Option<i64> {
+    let p = s.pause?;
+    if p.until_ms <= s.store.now_ms() {
+        s.pause = None;
+        return None;
+    }
+    if p.all {
+        return Some(p.until_ms);
+    }
+    let id = s.store.commands.resolve(args).ok()?;
+    s.store.commands.may_write(id).then_some(p.until_ms)
 }

@@ -213,6 +213,14 @@ impl Blocking {
         !self.ready.is_empty()
     }
 
+    /// Blocked clients with a timeout (`clients_in_timeout_table`).
+    pub fn with_deadline(&self) -> usize {
+        self.clients
+            .values()
+            .filter(|p| p.deadline.is_some())
+            .count()
+    }
+
     /// The earliest deadline of any blocked client.
     pub fn next_deadline(&self) -> Option<i64> {
         self.clients.values().filter_map(|p| p.deadline).min()

@@ -246,7 +246,7 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cmd
         return Err(CommandError::Syntax);
     }
     let with_values = args.len() == 4;
-    if with_values && count.is_some_and(|c| c < -i64::MAX / 2 || c > i64::MAX / 2) {
+    if with_values && count.is_some_and(|c| !(-i64::MAX / 2..=i64::MAX / 2).contains(&c)) {
         // The reply would have twice as many elements.
         return Err(CommandError::Static("ERR value is out of range"));
     }

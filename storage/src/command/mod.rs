@@ -114,6 +114,20 @@ impl CommandError {
         }
     }
 
+    /// redis-server's `addReplySubcommandSyntaxError`: a container's subcommand called with
+    /// arguments it does not take (the subcommand quoted as sent, the container upper-cased).
+    pub fn subcommand_syntax(args: &Args<'_>) -> CommandError {
+        let sub = args::cstr(args.get(1));
+        let container = args::cstr(args.get(0)).to_ascii_uppercase();
+        CommandError::quoting(&[
+            b"ERR unknown subcommand or wrong number of arguments for '",
+            &sub[..sub.len().min(128)],
+            b"'. Try ",
+            &container,
+            b" HELP.",
+        ])
+    }
+
     /// Builds a [`CommandError::Bytes`] from pieces of text and request bytes.
     pub fn quoting(parts: &[&[u8]]) -> CommandError {
         CommandError::Bytes(parts.concat())

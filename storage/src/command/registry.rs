@@ -50,6 +50,30 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "client|info",
     "client|setinfo",
     "client|help",
+    "client|kill",
+    "client|unblock",
+    "client|pause",
+    "client|unpause",
+    "client|no-evict",
+];
+
+/// Commands that may reach replicas without the `write` flag (redis-server's hidden
+/// `may_replicate` flag, which `COMMAND INFO` does not show, so it is not in the generated
+/// facts): CLIENT PAUSE WRITE holds them too.
+const MAY_REPLICATE: &[&str] = &[
+    "eval",
+    "evalsha",
+    "fcall",
+    "publish",
+    "spublish",
+    "pfcount",
+    "wait",
+    "script|load",
+    "script|flush",
+    "function|load",
+    "function|delete",
+    "function|flush",
+    "function|restore",
 ];
 
 /// Runtime statistics of one command (`INFO commandstats`).
@@ -228,6 +252,13 @@ impl CommandTable {
         let mut buf = [0u8; MAX_NAME];
         let lower = lower_into(name, &mut buf)?;
         self.entries[parent.0].subs.get(lower).copied()
+    }
+
+    /// True if command `id` may change the dataset or reach replicas: the `write` flag or
+    /// redis-server's hidden `may_replicate` (what CLIENT PAUSE WRITE holds).
+    pub fn may_write(&self, id: CommandId) -> bool {
+        let e = &self.entries[id.0];
+        e.spec.has(super::spec::flag::WRITE) || MAY_REPLICATE.contains(&e.full_name.as_str())
     }
 
     /// Resolves a full command line to the command that runs it, as redis-server does: a
