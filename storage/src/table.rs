@@ -453,6 +453,18 @@ impl<E: TableEntry> Table<E> {
         ptr_of(removed)
     }
 
+    /// Upkeep after a removal, for tables nobody maintains periodically (the big encodings of
+    /// collections, which redis-server resizes as they shrink): moves a resize in progress
+    /// along by a few entries, or starts shrinking an index left under 10 % full. Slot
+    /// indexes held before the call are invalid after it.
+    pub fn after_remove(&mut self) {
+        if self.old.is_some() {
+            self.migrate(MIGRATE_PER_INSERT);
+        } else if self.cur.cap() > MIN_CAPACITY && self.cur.len * 10 < self.cur.cap() {
+            self.maintain();
+        }
+    }
+
     /// Periodic upkeep (redis-server does it from its cron): moves part of a resize in
     /// progress along, and starts shrinking an index left under 10 % full. Slot indexes held
     /// before the call are invalid after it.
@@ -483,40 +495,37 @@ impl<E: TableEntry> Table<E> {
     /// order, and during a resize both arrays are visited the way redis-server visits its
     /// two rehashing tables, so resizing between calls never skips an entry.
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(NonNull<u8>, bool)) -> u64 {
-        let mut v = cursor;
-        let small_mask = match &self.old {
-            None => {
-                if self.cur.cap() == 0 {
-                    return 0;
-                }
-                let m = self.cur.mask() as u64;
-                self.cur.each_at_home((v & m) as usize, &mut f);
-                m
+        // The cursor counts in reverse-binary order: set the bits above the mask and
+        // increment the reversed value, so the mask's top bit changes fastest.
+        let step = |v: u64, mask: u64| (v | !mask).reverse_bits().wrapping_add(1).reverse_bits();
+        let Some((old, _)) = &self.old else {
+            if self.cur.cap() == 0 {
+                return 0;
             }
-            Some((old, _)) => {
-                let (small, large) = if self.cur.cap() <= old.cap() {
-                    (&self.cur, old)
-                } else {
-                    (old, &self.cur)
-                };
-                let m0 = small.mask() as u64;
-                let m1 = large.mask() as u64;
-                small.each_at_home((v & m0) as usize, &mut f);
-                // Then every slot of the larger array that expands from it.
-                loop {
-                    large.each_at_home((v & m1) as usize, &mut f);
-                    v = (((v | m0).wrapping_add(1)) & !m0) | (v & m0);
-                    if v & (m0 ^ m1) == 0 {
-                        break;
-                    }
-                }
-                m0
-            }
+            let m = self.cur.mask() as u64;
+            self.cur.each_at_home((cursor & m) as usize, &mut f);
+            return step(cursor, m);
         };
-        v |= !small_mask;
-        v = v.reverse_bits();
-        v = v.wrapping_add(1);
-        v.reverse_bits()
+        let (small, large) = if self.cur.cap() <= old.cap() {
+            (&self.cur, old)
+        } else {
+            (old, &self.cur)
+        };
+        let m0 = small.mask() as u64;
+        let m1 = large.mask() as u64;
+        let mut v = cursor;
+        small.each_at_home((v & m0) as usize, &mut f);
+        // Then every slot of the larger array that expands from it, stepping the extra bits
+        // in the same reverse-binary order, as redis-server's dictScan does. When they wrap
+        // to zero the carry has moved the small array's bits on to the next cursor, which is
+        // what this returns.
+        loop {
+            large.each_at_home((v & m1) as usize, &mut f);
+            v = step(v, m1);
+            if v & (m0 ^ m1) == 0 {
+                return v;
+            }
+        }
     }
 
     /// An occupied slot chosen from `random` (the first occupied slot at or after a random
@@ -704,6 +713,119 @@ mod tests {
         for i in 0..1000u32 {
             assert!(seen.contains(i.to_le_bytes().as_slice()), "missed {i}");
         }
+    }
+
+    /// SCAN with a resize in progress between calls — growing, then shrinking — and keys
+    /// added and deleted between calls: every key present throughout is returned.
+    #[test]
+    fn scan_while_a_resize_is_in_progress() {
+        for seed in 0..4u32 {
+            let mut t = Table::<Boxed>::new();
+            // Just under the growth point of a 16384-slot array.
+            let stable: Vec<Vec<u8>> = (0..14_000u32)
+                .map(|i| format!("s{seed}:{i}").into_bytes())
+                .collect();
+            for k in &stable {
+                insert(&mut t, k);
+            }
+            let mut seen = HashSet::new();
+            let (mut cursor, mut steps, mut resizing_steps, mut extra) = (0u64, 0u32, 0u32, 0u32);
+            let mut shrinking = false;
+            loop {
+                cursor = t.scan(cursor, |p, _| {
+                    seen.insert(key_of(p));
+                });
+                steps += 1;
+                if t.is_resizing() {
+                    resizing_steps += 1;
+                }
+                if !shrinking {
+                    // One key comes (and sometimes goes) per call, so the growth resize
+                    // advances slowly.
+                    let k = format!("x{seed}:{extra}").into_bytes();
+                    insert(&mut t, &k);
+                    if extra % 3 == 0 {
+                        remove(&mut t, &k);
+                    }
+                    extra += 1;
+                } else if extra > 0 {
+                    // Only deletions now: nothing moves the shrink along, so both arrays
+                    // stay live, and cursors handed out by the big array meet them.
+                    extra -= 1;
+                    remove(&mut t, format!("x{seed}:{extra}").as_bytes());
+                }
+                if steps == 3_000 + seed * 500 && !shrinking {
+                    assert!(!t.is_resizing(), "the growth has finished");
+                    shrinking = true;
+                    for k in stable.iter().skip(2_000) {
+                        remove(&mut t, k);
+                    }
+                    // Leave some transient keys to delete one per call; remove the rest.
+                    for j in 1_000..extra {
+                        remove(&mut t, format!("x{seed}:{j}").as_bytes());
+                    }
+                    extra = extra.min(1_000);
+                    t.maintain();
+                    assert!(t.is_resizing(), "a shrink has started");
+                }
+                if cursor == 0 {
+                    break;
+                }
+            }
+            assert!(
+                resizing_steps > 100,
+                "a resize was in progress during the scan"
+            );
+            let kept = if shrinking {
+                &stable[..2_000]
+            } else {
+                &stable[..]
+            };
+            for k in kept {
+                assert!(seen.contains(k), "missed {}", String::from_utf8_lossy(k));
+            }
+        }
+    }
+
+    /// A cursor handed out by a big array, used once a shrink to a quarter of its size has
+    /// started: the call must visit exactly the expansions of the small cursor that come
+    /// after it in reverse-binary order, or keys still in the big array are missed.
+    #[test]
+    fn scan_from_a_big_cursor_into_a_shrink() {
+        let mut missed = 0;
+        for round in 0..3_000u32 {
+            let mut t = Table::<Boxed>::new();
+            let keys: Vec<Vec<u8>> = (0..20u32)
+                .map(|i| format!("r{round}:{i}").into_bytes())
+                .collect();
+            for k in &keys {
+                insert(&mut t, k);
+            }
+            assert_eq!(t.capacity(), 32);
+            let mut seen = HashSet::new();
+            let mut cursor = 0;
+            for _ in 0..(round % 31) + 1 {
+                cursor = t.scan(cursor, |p, _| {
+                    seen.insert(key_of(p));
+                });
+            }
+            if cursor == 0 {
+                continue;
+            }
+            // Keep two keys: the index shrinks from 32 to 8 slots, both arrays live.
+            for k in &keys[2..] {
+                remove(&mut t, k);
+            }
+            t.maintain();
+            assert!(t.is_resizing());
+            while cursor != 0 {
+                cursor = t.scan(cursor, |p, _| {
+                    seen.insert(key_of(p));
+                });
+            }
+            missed += keys[..2].iter().filter(|k| !seen.contains(*k)).count();
+        }
+        assert_eq!(missed, 0, "keys present throughout were missed");
     }
 
     #[test]

@@ -178,6 +178,7 @@ impl PairTable {
             self.bytes -= pair_size(k, v);
             PairEntry::free(old);
         }
+        self.table.after_remove();
         true
     }
 
