@@ -265,7 +265,6 @@ struct Pending {
     remaining: usize,
     pos: usize,
     bulk_len: Option<usize>,
-    spans: Vec<Span>,
 }
 
 /// Outcome of parsing one request.
@@ -283,6 +282,10 @@ pub struct RequestParser {
     /// Limits applied to the requests.
     pub limits: RequestLimits,
     pending: Option<Pending>,
+    /// Argument spans of the multibulk request being parsed (relative to its first byte),
+    /// kept across calls while it arrives and reused for the next one, so a request costs
+    /// no allocation once the parser has warmed up.
+    partial: Vec<Span>,
 }
 
 /// Finds `needle` in `buf` the way `strchr` would in a NUL-terminated copy of it.
@@ -299,6 +302,7 @@ impl RequestParser {
         RequestParser {
             limits,
             pending: None,
+            partial: Vec::new(),
         }
     }
 
@@ -389,14 +393,13 @@ impl RequestParser {
                 if count <= 0 {
                     return Ok(Step::Done(cr + 2));
                 }
-                let mut st = Pending {
+                self.partial.clear();
+                self.partial.reserve((count as usize).min(1024));
+                Pending {
                     remaining: count as usize,
                     pos: cr + 2,
                     bulk_len: None,
-                    spans: Vec::new(),
-                };
-                st.spans.reserve((count as usize).min(1024));
-                st
+                }
             }
         };
         while st.remaining > 0 {
@@ -438,7 +441,7 @@ impl RequestParser {
                 self.pending = Some(st);
                 return Ok(Step::Incomplete);
             }
-            st.spans.push(Span {
+            self.partial.push(Span {
                 start: st.pos,
                 len: bulk_len,
             });
@@ -447,10 +450,15 @@ impl RequestParser {
             st.remaining -= 1;
         }
         let first = batch.spans.len();
-        batch.spans.extend(st.spans.iter().map(|s| Span {
+        batch.spans.extend(self.partial.iter().map(|s| Span {
             start: s.start + base,
             len: s.len,
         }));
+        self.partial.clear();
+        if self.partial.capacity() > 4096 {
+            // A huge request's span list is not kept around.
+            self.partial = Vec::new();
+        }
         batch.requests.push(Request {
             args: first..batch.spans.len(),
             inline: false,
