@@ -143,6 +143,7 @@ pub fn configure_store(store: &mut Store, config: &Config) {
         list_compress_depth: size(config.list_compress_depth),
         stream_node_max_bytes: size(config.stream_node_max_bytes),
         stream_node_max_entries: size(config.stream_node_max_entries),
+        quicklist_packed_threshold: store.thresholds.quicklist_packed_threshold,
     };
 }
 

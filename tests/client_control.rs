@@ -189,3 +189,21 @@ fn no_evict_shows_in_client_list() {
         .expect("info");
     assert!(info.contains(" flags=N "), "{info}");
 }
+
+#[test]
+fn debug_is_refused_unless_enabled() {
+    let cg = Cachegate::start(&[]);
+    let mut c = client(&cg);
+    let e = redis::cmd("DEBUG")
+        .arg("DIGEST")
+        .query::<String>(&mut c)
+        .expect_err("refused by default");
+    assert!(e.to_string().contains("DEBUG command not allowed"), "{e}");
+    let local = Cachegate::start(&["--set", "enable_debug_command=local"]);
+    let mut c = client(&local);
+    let d: String = redis::cmd("DEBUG")
+        .arg("DIGEST")
+        .query(&mut c)
+        .expect("allowed over loopback");
+    assert_eq!(d, "0".repeat(40));
+}

@@ -226,7 +226,7 @@ impl Runner {
 fn cachegate_matches_redis_server() {
     let scripts = load_scripts();
     let redis = common::redis_server();
-    let cg = common::Cachegate::start(&[]);
+    let cg = common::Cachegate::start(&["--set", "enable_debug_command=yes"]);
     let started = Instant::now();
     let mut runner = Runner {
         redis: Side::new("redis-server", redis.port),

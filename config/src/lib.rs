@@ -62,4 +62,6 @@ pub use error::{ConfigError, ConfigErrors, Origin};
 pub use kind::MAX_BIND_ADDRESSES;
 pub use load::{CONFIG_FILE_ENV, DEFAULT_TOML, ENV_PREFIX};
 pub use redis_params::{ConfigSetError, RedisParam};
-pub use schema::{Config, ExecutionModel, Keyspace, LogLevel, MemcacheConfig, MetricsConfig};
+pub use schema::{
+    Config, ExecutionModel, Keyspace, LogLevel, MemcacheConfig, MetricsConfig, ProtectedCommand,
+};

@@ -108,6 +108,9 @@ pub struct Config {
     /// Most entries in a stream node (0 = no limit). Default 100. Runtime:
     /// modifiable.
     pub stream_node_max_entries: u64,
+    /// Who may run DEBUG: no, yes or local. Default no, as Redis 7.0.
+    /// Runtime: startup only.
+    pub enable_debug_command: ProtectedCommand,
     /// The memcached front end.
     pub memcache: MemcacheConfig,
     /// The Prometheus endpoint.
@@ -224,6 +227,18 @@ named_enum! {
         /// One engine thread owns the keyspace; connection tasks send it
         /// batches and wait for the replies.
         Engine = "engine",
+    }
+}
+
+named_enum! {
+    /// Who may run DEBUG (redis-server's `enable-debug-command`).
+    ProtectedCommand {
+        /// Nobody.
+        No = "no",
+        /// Every client.
+        Yes = "yes",
+        /// Clients connected over loopback or a Unix socket.
+        Local = "local",
     }
 }
 
@@ -411,6 +426,7 @@ pub(crate) static FIELDS: &[Field] = &[
         }
     ),
     field!(stream_node_max_entries, int(0, i64::MAX)),
+    field!(enable_debug_command, Kind::Enum(ProtectedCommand::NAMES)),
     field!(memcache.port, PORT),
     field!(memcache.bind, Kind::AddrList),
     field!(memcache.unixsocket, Kind::Str),

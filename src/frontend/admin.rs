@@ -17,6 +17,7 @@ use cachegate_storage::command::spec::Handler;
 use cachegate_storage::command::{CmdResult, CommandError, CommandId, CommandTable, Session};
 
 use super::client::{self, set_name};
+use super::debug;
 use super::resp::{Close, RespConn};
 use crate::engine::{Shared, ShutdownRequest};
 use crate::info;
@@ -54,6 +55,7 @@ pub const HANDLERS: &[(&str, ServerFn)] = &[
     ("client|pause", client::pause),
     ("client|unpause", client::unpause),
     ("client|no-evict", client::no_evict),
+    ("debug", debug::debug),
 ];
 
 /// [`HANDLERS`] indexed by [`CommandId`], built once at startup: finding a server command's

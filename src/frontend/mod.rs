@@ -7,10 +7,11 @@
 //!
 //! * [`resp`] — runs a parsed RESP batch against the shared state, including the commands
 //!   that need the server itself ([`admin`]: INFO, CONFIG, HELLO, AUTH, RESET, QUIT,
-//!   SHUTDOWN; [`client`]: the CLIENT family).
+//!   SHUTDOWN; [`client`]: the CLIENT family; [`debug`]: DEBUG).
 //! * [`memcache`] — memcached's classic text protocol onto the memcached store.
 
 pub mod admin;
 pub mod client;
+pub mod debug;
 pub mod memcache;
 pub mod resp;

@@ -24,6 +24,7 @@
 pub mod blocking;
 pub mod clock;
 pub mod command;
+pub mod digest;
 pub mod keyspace;
 pub mod lcs;
 pub mod long_double;
@@ -74,6 +75,8 @@ pub struct Store {
     pub signal_log: Option<Vec<(usize, Vec<u8>)>>,
     /// Clients blocked on keys.
     pub blocking: blocking::Blocking,
+    /// The periodic expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE turns it off for tests).
+    pub active_expire_enabled: bool,
     /// What the command running now asked to block on.
     pub(crate) pending_block: Option<blocking::BlockOn>,
     /// True while a blocked client's command is being retried.
@@ -102,6 +105,7 @@ impl Store {
             writes: writes::WriteStream::default(),
             signal_log: None,
             blocking: blocking::Blocking::default(),
+            active_expire_enabled: true,
             pending_block: None,
             retrying: false,
             clock,
@@ -166,6 +170,9 @@ impl Store {
     /// Runs one active expiry cycle of at most `budget`; see [`keyspace::expire`]. Each key
     /// it reclaims is signalled and emitted as `DEL`.
     pub fn active_expire(&mut self, budget: Duration) {
+        if !self.active_expire_enabled {
+            return;
+        }
         self.now = self.clock.now_ms();
         let n = self.keyspace.len();
         let start = self.next_expire_db % n;

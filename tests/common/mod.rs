@@ -137,9 +137,27 @@ impl Cachegate {
     }
 }
 
-/// Starts redis-server 7.0 (the reference) on a free port, without persistence.
+/// Fails loudly unless `bin --version`-style output (`flag`) names `want`: the
+/// differential tests compare against one reference release and mean nothing against
+/// another.
+pub fn require_version(bin: &std::path::Path, flag: &str, want: &str) {
+    let out = Command::new(bin)
+        .arg(flag)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} {flag}: {e}", bin.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(want),
+        "{} is not the reference release the tests expect ({want}): it reports {text:?}",
+        bin.display()
+    );
+}
+
+/// Starts redis-server 7.0 (the reference) on a free port, without persistence, with DEBUG
+/// enabled (the differential scripts compare DEBUG DIGEST and friends).
 pub fn redis_server() -> Proc {
     let bin = require("redis-server");
+    require_version(&bin, "--version", "Redis server v=7.0.");
     let port = free_port();
     let mut child = Command::new(bin)
         .args([
@@ -159,6 +177,8 @@ pub fn redis_server() -> Proc {
             "",
             "--loglevel",
             "warning",
+            "--enable-debug-command",
+            "yes",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -187,6 +207,7 @@ pub fn memcached_with(extra: &[&str]) -> Proc {
 /// that retry when a free port was taken before memcached bound it).
 pub fn try_memcached_with(extra: &[&str]) -> Result<Proc, String> {
     let bin = require("memcached");
+    require_version(&bin, "-V", "memcached 1.6.18");
     let port = free_port();
     let mut cmd = Command::new(bin);
     cmd.args([

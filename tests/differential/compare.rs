@@ -273,16 +273,17 @@ fn ignore_fields(f: Frame, names: &[Vec<u8>]) -> Frame {
             Frame::Array(out)
         }
         Frame::Set(v) => Frame::Set(v.into_iter().map(|x| ignore_fields(x, names)).collect()),
-        text @ (Frame::Bulk(_) | Frame::Verbatim { .. }) => {
+        text @ (Frame::Simple(_) | Frame::Bulk(_) | Frame::Verbatim { .. }) => {
             map_text(text, &|t| mask_field_values(t, names, &[]))
         }
         other => other,
     }
 }
 
-/// Rewrites the text of a bulk or verbatim reply.
+/// Rewrites the text of a simple, bulk or verbatim reply.
 fn map_text(f: Frame, g: &dyn Fn(&[u8]) -> Vec<u8>) -> Frame {
     match f {
+        Frame::Simple(b) => Frame::Simple(Bytes::from(g(&b))),
         Frame::Bulk(b) => Frame::Bulk(Bytes::from(g(&b))),
         Frame::Verbatim { format, text } => Frame::Verbatim {
             format,
@@ -292,8 +293,8 @@ fn map_text(f: Frame, g: &dyn Fn(&[u8]) -> Vec<u8>) -> Frame {
     }
 }
 
-/// Field text: INFO's `name:value` lines (values may be `k=v,k=v` lists) and CLIENT LIST's
-/// `name=value` words. Masks the values of `names`, or of every field if `names` is empty,
+/// Field text: INFO's `name:value` lines (values may be `k=v,k=v` lists), CLIENT LIST's
+/// `name=value` words and DEBUG OBJECT's `name:value` words (after a leading word). Masks the values of `names`, or of every field if `names` is empty,
 /// except those in `keep`.
 /// Fields only cachegate has (allowed difference 3) are dropped: `lib-name=`/`lib-ver=`
 /// always, `cachegate_*` INFO lines when every field is masked.
@@ -306,8 +307,19 @@ fn mask_field_values(text: &[u8], names: &[Vec<u8>], keep: &[Vec<u8>]) -> Vec<u8
         let (line, eol) = split_eol(piece);
         let is_client_line = line.contains(&b' ') && line.contains(&b'=') && !line.contains(&b':')
             || line.starts_with(b"id=");
+        let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        let is_word_line = words.len() > 2 && words[1..].iter().all(|w| w.contains(&b':'));
         if line.is_empty() || line.starts_with(b"#") {
             out.extend_from_slice(line);
+        } else if is_word_line {
+            let masked: Vec<Vec<u8>> = words
+                .iter()
+                .map(|w| match w.iter().position(|&b| b == b':') {
+                    Some(c) if wanted(&w[..c]) => w[..=c].to_vec(),
+                    _ => w.to_vec(),
+                })
+                .collect();
+            out.extend_from_slice(&masked.join(&b' '));
         } else if is_client_line {
             let words: Vec<Vec<u8>> = line
                 .split(|&b| b == b' ')

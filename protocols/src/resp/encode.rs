@@ -55,6 +55,16 @@ impl ReplyBuf {
         self.buf.capacity()
     }
 
+    /// A RESP3 attribute of `n` entries (the key/value pairs follow, then the reply they
+    /// describe); RESP2 has no attributes, so the caller writes only the reply there.
+    pub fn attribute(&mut self, n: usize) {
+        debug_assert!(self.is_resp3());
+        self.buf.push(b'|');
+        let mut b = itoa::Buffer::new();
+        self.buf.extend_from_slice(b.format(n).as_bytes());
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
     /// Gives back the allocation (an idle connection keeps no output buffer).
     pub fn release(&mut self) {
         self.buf = Vec::new();

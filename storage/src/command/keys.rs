@@ -9,7 +9,7 @@ use super::args::{self, is};
 use super::scan::{self, ScanOpts};
 use super::spec::StoreFn;
 use super::{CmdResult, CommandError, Ctx};
-use crate::keyspace::{lru_clock, Lookup, LRU_CLOCK_MAX};
+use crate::keyspace::{idle_seconds, lru_clock, Lookup};
 
 fn del_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     let mut deleted = 0;
@@ -465,14 +465,8 @@ pub fn object_refcount(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -
 /// `OBJECT IDLETIME key`
 pub fn object_idletime(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     if let Some(slot) = object_lookup(ctx, args, out) {
-        let now = lru_clock(ctx.now());
         let then = ctx.db().get(slot).lru();
-        let idle = if now >= then {
-            now - then
-        } else {
-            now + (LRU_CLOCK_MAX - then)
-        };
-        out.int(i64::from(idle));
+        out.int(i64::from(idle_seconds(lru_clock(ctx.now()), then)));
     }
     Ok(())
 }

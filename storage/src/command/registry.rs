@@ -55,6 +55,7 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "client|pause",
     "client|unpause",
     "client|no-evict",
+    "debug",
 ];
 
 /// Commands that may reach replicas without the `write` flag (redis-server's hidden

@@ -645,6 +645,11 @@ impl<'a> View<'a> {
         unsafe { self.ptr.as_ptr().read() & KIND_MASK }
     }
 
+    /// Where the entry lives in memory (DEBUG OBJECT prints it).
+    pub fn address(&self) -> *const u8 {
+        self.ptr.as_ptr()
+    }
+
     /// The entry's kind (see [`kind`]).
     pub fn entry_kind(&self) -> u8 {
         self.kind()

@@ -39,6 +39,16 @@ pub fn lru_clock(now_ms: i64) -> u32 {
     ((now_ms / 1000) as u64 & u64::from(LRU_CLOCK_MAX)) as u32
 }
 
+/// Seconds between two readings of the LRU clock, allowing for its 24-bit wrap (OBJECT
+/// IDLETIME, DEBUG OBJECT).
+pub fn idle_seconds(now: u32, then: u32) -> u32 {
+    if now >= then {
+        now - then
+    } else {
+        now + (LRU_CLOCK_MAX - then)
+    }
+}
+
 /// Where a live key sits in its database; valid until the database next changes shape
 /// (an insert, a removal, a resize step). Replacing an entry keeps its slot. Using a slot
 /// after the shape changed panics (see the module doc) rather than reading another entry.

@@ -71,6 +71,9 @@ pub struct Thresholds {
     pub stream_node_max_bytes: usize,
     /// `stream-node-max-entries`.
     pub stream_node_max_entries: usize,
+    /// List elements above this size are stored on their own (DEBUG
+    /// QUICKLIST-PACKED-THRESHOLD; 1 GiB by default, as redis-server).
+    pub quicklist_packed_threshold: usize,
 }
 
 impl Default for Thresholds {
@@ -85,6 +88,7 @@ impl Default for Thresholds {
             list_compress_depth: 0,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            quicklist_packed_threshold: 1 << 30,
         }
     }
 }
@@ -98,5 +102,27 @@ pub(crate) fn inline_len(k: u8, bytes: &[u8]) -> usize {
         kind::SET_INTSET | kind::SET_PACKED => set::inline_len(k, bytes),
         kind::ZSET_PACKED => zset::inline_len(k, bytes),
         _ => 0,
+    }
+}
+
+/// Mixes the elements of a list, set, sorted set or stream into a `DEBUG DIGEST` (see
+/// [`crate::digest`] for each type's rule).
+pub(crate) fn digest_elements(
+    v: &crate::keyspace::entry::View<'_>,
+    d: &mut crate::digest::Digest20,
+    ops: &mut crate::digest::DigestOps,
+) {
+    // Each type adds its rule here as it comes to hold elements.
+    let _ = (v, d, ops);
+}
+
+/// Calls `f` with every element of a collection as bytes (a hash's fields and values, a
+/// sorted set's members), for estimates that only need the bytes (DEBUG OBJECT).
+pub fn for_each_element(v: &crate::keyspace::entry::View<'_>, f: &mut dyn FnMut(&[u8])) {
+    if let Some(h) = v.collection::<Hash>() {
+        for (field, value) in h.iter() {
+            f(field);
+            f(value);
+        }
     }
 }
