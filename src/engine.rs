@@ -184,6 +184,8 @@ pub struct Shared {
     pub pause: Option<Pause>,
     /// Bytes allocated when the server started (`used_memory_startup`).
     pub startup_memory: u64,
+    /// Frees big values off the keyspace lock.
+    pub lazyfree: crate::lazyfree::LazyFree,
     /// Bumped whenever a pause ends early (CLIENT UNPAUSE), waking paused connections.
     pub unpaused: tokio::sync::watch::Sender<u64>,
 }

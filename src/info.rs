@@ -281,8 +281,8 @@ fn memory(out: &mut String, s: &Shared) {
     line(out, "mem_aof_buffer", 0);
     line(out, "mem_allocator", "mimalloc");
     line(out, "active_defrag_running", 0);
-    line(out, "lazyfree_pending_objects", 0);
-    line(out, "lazyfreed_objects", 0);
+    line(out, "lazyfree_pending_objects", s.lazyfree.pending());
+    line(out, "lazyfreed_objects", s.store.stats.lazyfreed_objects);
     line(out, "cachegate_keyspace_index_bytes", mem.index);
 }
 

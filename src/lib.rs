@@ -26,6 +26,7 @@
 //! | [`frontend`] | server-level Redis commands (INFO, CONFIG, CLIENT, HELLO…), the memcached front end |
 //! | [`info`] | the INFO sections |
 //! | [`clients`] | the client registry behind CLIENT LIST / INFO / KILL |
+//! | [`lazyfree`] | the background thread that frees big values |
 //! | [`mailbox`] | how the server reaches a connection (blocked replies, kills) |
 //! | [`telemetry`] | metric names and the Prometheus exporter |
 //! | [`sys`] | process facts: RSS, CPU time, allocator counters |
@@ -35,6 +36,7 @@ pub mod conn;
 pub mod engine;
 pub mod frontend;
 pub mod info;
+pub mod lazyfree;
 pub mod listener;
 pub mod mailbox;
 pub mod server;

@@ -207,6 +207,7 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         pause: None,
         unpaused: unpaused_tx,
         startup_memory: crate::sys::allocated_bytes() as u64,
+        lazyfree: crate::lazyfree::LazyFree::start(),
         tcp_port,
     };
     let executor = Executor::start(shared, execution_model)?;

@@ -128,6 +128,9 @@ pub fn execute_batch(
         }
     }
     s.store.end_batch(started.elapsed().as_micros() as u64);
+    if s.store.has_lazyfree() {
+        s.lazyfree.hand_over(&mut s.store);
+    }
     s.counters.net_input_bytes += io.bytes_in;
     s.counters.reads_processed += io.reads;
     s.counters.writes_processed += io.writes;

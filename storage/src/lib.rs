@@ -41,6 +41,10 @@ use command::CommandTable;
 use keyspace::Keyspace;
 use stats::Stats;
 
+/// Elements above which UNLINK frees a value in the background (redis-server's
+/// `LAZYFREE_THRESHOLD`).
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
 /// Limits the store enforces on values.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -77,6 +81,9 @@ pub struct Store {
     pub blocking: blocking::Blocking,
     /// The periodic expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE turns it off for tests).
     pub active_expire_enabled: bool,
+    /// Values UNLINK, FLUSHDB ASYNC and FLUSHALL ASYNC handed over to be freed in the
+    /// background; the server takes them after each batch ([`Store::take_lazyfree`]).
+    lazyfree: Vec<keyspace::entry::Entry>,
     /// What the command running now asked to block on.
     pub(crate) pending_block: Option<blocking::BlockOn>,
     /// True while a blocked client's command is being retried.
@@ -106,6 +113,7 @@ impl Store {
             signal_log: None,
             blocking: blocking::Blocking::default(),
             active_expire_enabled: true,
+            lazyfree: Vec::new(),
             pending_block: None,
             retrying: false,
             clock,
@@ -198,6 +206,32 @@ impl Store {
     pub(crate) fn key_expired(&mut self, db: usize, key: &[u8]) {
         self.writes.also_propagate(db, &[b"DEL", key]);
         self.signal_modified(db, key);
+    }
+
+    /// Frees a removed entry: inline when small, in the background when it holds more than
+    /// [`LAZYFREE_THRESHOLD`] elements (UNLINK's rule, redis-server's
+    /// `LAZYFREE_THRESHOLD`).
+    pub fn free_lazily(&mut self, entry: keyspace::entry::Entry) {
+        if entry.view().elements() > LAZYFREE_THRESHOLD {
+            self.lazyfree.push(entry);
+            self.stats.lazyfreed_objects += 1;
+        }
+    }
+
+    /// Queues many entries for the background (FLUSHDB ASYNC, FLUSHALL ASYNC).
+    pub fn free_all_lazily(&mut self, entries: Vec<keyspace::entry::Entry>) {
+        self.stats.lazyfreed_objects += entries.len() as u64;
+        self.lazyfree.extend(entries);
+    }
+
+    /// Takes the entries waiting to be freed in the background.
+    pub fn take_lazyfree(&mut self) -> Vec<keyspace::entry::Entry> {
+        std::mem::take(&mut self.lazyfree)
+    }
+
+    /// True if entries wait to be freed in the background.
+    pub fn has_lazyfree(&self) -> bool {
+        !self.lazyfree.is_empty()
     }
 
     /// Signals that `key` in database `db` was modified: the one hook WATCH, keyspace

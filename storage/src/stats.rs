@@ -22,6 +22,8 @@ pub struct Stats {
     pub expired_stale_perc: f64,
     /// `evicted_keys`.
     pub evicted_keys: u64,
+    /// `lazyfreed_objects`: values handed to the background to be freed.
+    pub lazyfreed_objects: u64,
     /// `total_commands_processed`.
     pub total_commands_processed: u64,
     /// `total_error_replies`.

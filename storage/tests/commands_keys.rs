@@ -208,3 +208,29 @@ fn keys_and_dbsize_do_not_reclaim() {
     assert_eq!(h.run(&["EXISTS", "gone"]), int(0));
     assert_eq!(h.run(&["DBSIZE"]), int(0));
 }
+
+#[test]
+fn unlink_hands_big_values_to_the_background() {
+    let mut h = Harness::new();
+    for i in 0..65 {
+        h.run(&["HSET", "big", &format!("f{i}"), "v"]);
+    }
+    h.run(&["HSET", "small", "f", "v"]);
+    assert_eq!(h.run(&["UNLINK", "big", "small"]), int(2));
+    let queued = h.store.take_lazyfree();
+    assert_eq!(queued.len(), 1, "only the value over 64 elements");
+    assert_eq!(queued[0].view().key(), b"big");
+    assert_eq!(h.store.stats.lazyfreed_objects, 1);
+    // DEL frees inline, whatever the size.
+    for i in 0..65 {
+        h.run(&["HSET", "big", &format!("f{i}"), "v"]);
+    }
+    h.run(&["DEL", "big"]);
+    assert!(h.store.take_lazyfree().is_empty());
+    // FLUSHALL ASYNC hands every entry over.
+    h.run(&["SET", "a", "1"]);
+    h.run(&["SET", "b", "2"]);
+    h.run(&["FLUSHALL", "ASYNC"]);
+    assert_eq!(h.store.take_lazyfree().len(), 2);
+    assert_eq!(h.run(&["DBSIZE"]), int(0));
+}

@@ -70,21 +70,28 @@ pub fn dbsize(ctx: &mut Ctx<'_>, _args: &Args<'_>, out: &mut ReplyBuf) -> CmdRes
     Ok(())
 }
 
-/// The optional `ASYNC | SYNC` of FLUSHDB and FLUSHALL. Freeing is always done inline:
-/// entries are single allocations, so there is no deep structure to free in the background.
-fn flush_mode(args: &Args<'_>) -> CmdResult {
+/// The optional `ASYNC | SYNC` of FLUSHDB and FLUSHALL: true for ASYNC, which frees the
+/// entries in the background (the default is SYNC, as redis-server's
+/// `lazyfree-lazy-user-flush no`).
+fn flush_mode(args: &Args<'_>) -> Result<bool, CommandError> {
     match args.len() {
-        1 => Ok(()),
-        2 if is(args.get(1), "SYNC") || is(args.get(1), "ASYNC") => Ok(()),
+        1 => Ok(false),
+        2 if is(args.get(1), "SYNC") => Ok(false),
+        2 if is(args.get(1), "ASYNC") => Ok(true),
         _ => Err(CommandError::Syntax),
     }
 }
 
 /// `FLUSHDB [ASYNC|SYNC]`
 pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    flush_mode(args)?;
+    let lazy = flush_mode(args)?;
     let removed = ctx.db().len() as u64;
-    ctx.db().clear();
+    if lazy {
+        let all = ctx.db().take_all();
+        ctx.store.free_all_lazily(all);
+    } else {
+        ctx.db().clear();
+    }
     ctx.dirty(removed);
     // Replicas get it even when there was nothing to delete.
     ctx.store.writes.force();
@@ -96,10 +103,15 @@ pub fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRes
 
 /// `FLUSHALL [ASYNC|SYNC]`
 pub fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    flush_mode(args)?;
+    let lazy = flush_mode(args)?;
     let removed = ctx.store.keyspace.total_keys() as u64;
-    for db in ctx.store.keyspace.iter_mut() {
-        db.clear();
+    for i in 0..ctx.store.keyspace.len() {
+        if lazy {
+            let all = ctx.store.keyspace.db_mut(i).take_all();
+            ctx.store.free_all_lazily(all);
+        } else {
+            ctx.store.keyspace.db_mut(i).clear();
+        }
     }
     // redis-server counts the deleted keys plus one (its save of the empty dataset).
     ctx.dirty(removed + 1);

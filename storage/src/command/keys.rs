@@ -11,12 +11,15 @@ use super::spec::StoreFn;
 use super::{CmdResult, CommandError, Ctx};
 use crate::keyspace::{idle_seconds, lru_clock, Lookup};
 
-fn del_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+fn del_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, lazy: bool, out: &mut ReplyBuf) -> CmdResult {
     let mut deleted = 0;
     for key in args.iter().skip(1) {
         // An expired key is reclaimed (and counted as expired), not as deleted.
         if let Lookup::Found(slot) = ctx.lookup_write(key) {
-            ctx.db().remove(slot);
+            let entry = ctx.db().remove(slot);
+            if lazy {
+                ctx.store.free_lazily(entry);
+            }
             ctx.modified(key);
             deleted += 1;
         }
@@ -27,13 +30,12 @@ fn del_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRes
 
 /// `DEL key [key ...]`
 pub fn del(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    del_generic(ctx, args, out)
+    del_generic(ctx, args, false, out)
 }
 
-/// `UNLINK key [key ...]` — entries are single allocations, so freeing them inline costs the
-/// same as DEL.
+/// `UNLINK key [key ...]` — a value of more than 64 elements is freed in the background.
 pub fn unlink(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    del_generic(ctx, args, out)
+    del_generic(ctx, args, true, out)
 }
 
 /// `EXISTS key [key ...]`
