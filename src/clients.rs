@@ -37,18 +37,17 @@ pub struct ClientInfo {
     pub fd: i64,
     /// CLIENT SETNAME.
     pub name: Vec<u8>,
-    /// CLIENT SETINFO LIB-NAME.
-    pub lib_name: Vec<u8>,
-    /// CLIENT SETINFO LIB-VER.
-    pub lib_ver: Vec<u8>,
+    /// CLIENT SETINFO LIB-NAME and LIB-VER, boxed: most clients never set them, and every
+    /// idle client pays for this entry.
+    pub lib: Option<Box<LibInfo>>,
     /// Unix seconds when it connected.
     pub connected_at: i64,
     /// Unix seconds of its last command.
     pub last_interaction: i64,
     /// Selected database.
     pub db: usize,
-    /// Full name of the last command (`client|list`), or `NULL` before any.
-    pub last_cmd: String,
+    /// The last command run (`cmd=` shows its full name, `NULL` before any).
+    pub last_cmd: Option<cachegate_storage::command::CommandId>,
     /// Protocol version, 2 or 3.
     pub resp: i64,
     /// Bytes of unparsed input buffered.
@@ -71,12 +70,11 @@ impl ClientInfo {
             peer,
             fd,
             name: Vec::new(),
-            lib_name: Vec::new(),
-            lib_ver: Vec::new(),
+            lib: None,
             connected_at: now_secs,
             last_interaction: now_secs,
             db: 0,
-            last_cmd: "NULL".to_string(),
+            last_cmd: None,
             resp: 2,
             qbuf: 0,
             qbuf_free: 0,
@@ -105,8 +103,9 @@ impl ClientInfo {
     /// The `CLIENT LIST` line of this client (without newline), in redis-server 7.0's
     /// field order, plus 7.2's `lib-name` and `lib-ver` at the end (cachegate implements
     /// CLIENT SETINFO). Memory fields describe cachegate's own buffers. `blocked` says
-    /// whether it waits in a blocking command (flag `b`).
-    pub fn line(&self, now_secs: i64, blocked: bool) -> String {
+    /// whether it waits in a blocking command (flag `b`), `cmd` the last command's full
+    /// name.
+    pub fn line(&self, now_secs: i64, blocked: bool, cmd: &str) -> String {
         // Flag letters in redis-server's order; `N` when there are none.
         let mut flags = String::new();
         if blocked {
@@ -137,18 +136,29 @@ impl ClientInfo {
             self.obuf,
             self.obuf,
             self.qbuf + self.qbuf_free + self.obuf,
-            self.last_cmd,
+            cmd,
             self.resp,
-            String::from_utf8_lossy(&self.lib_name),
-            String::from_utf8_lossy(&self.lib_ver),
+            String::from_utf8_lossy(self.lib.as_ref().map_or(&[][..], |l| &l.name)),
+            String::from_utf8_lossy(self.lib.as_ref().map_or(&[][..], |l| &l.ver)),
         )
     }
+}
+
+/// What CLIENT SETINFO recorded.
+#[derive(Debug, Clone, Default)]
+pub struct LibInfo {
+    /// LIB-NAME.
+    pub name: Vec<u8>,
+    /// LIB-VER.
+    pub ver: Vec<u8>,
 }
 
 /// All connected Redis clients, by id.
 #[derive(Debug, Default)]
 pub struct Clients {
-    by_id: BTreeMap<u64, ClientInfo>,
+    /// Boxed so the map's nodes stay small: half-full nodes of whole entries would cost an
+    /// idle client twice its entry.
+    by_id: BTreeMap<u64, Box<ClientInfo>>,
     next_id: u64,
 }
 
@@ -170,7 +180,7 @@ impl Clients {
 
     /// Registers a client.
     pub fn add(&mut self, info: ClientInfo) {
-        self.by_id.insert(info.id, info);
+        self.by_id.insert(info.id, Box::new(info));
     }
 
     /// Forgets a client.
@@ -195,17 +205,22 @@ impl Clients {
 
     /// A client's entry.
     pub fn get(&self, id: u64) -> Option<&ClientInfo> {
-        self.by_id.get(&id)
+        self.by_id.get(&id).map(|b| &**b)
     }
 
     /// A client's entry, mutable.
     pub fn get_mut(&mut self, id: u64) -> Option<&mut ClientInfo> {
-        self.by_id.get_mut(&id)
+        self.by_id.get_mut(&id).map(|b| &mut **b)
     }
 
     /// Every client, by id.
     pub fn iter(&self) -> impl Iterator<Item = &ClientInfo> {
-        self.by_id.values()
+        self.by_id.values().map(|b| &**b)
+    }
+
+    /// Every client, mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut ClientInfo> {
+        self.by_id.values_mut().map(|b| &mut **b)
     }
 
     /// Largest input buffer of any client (`client_recent_max_input_buffer`).

@@ -186,8 +186,6 @@ pub struct Shared {
     pub startup_memory: u64,
     /// Frees big values off the keyspace lock.
     pub lazyfree: crate::lazyfree::LazyFree,
-    /// Bumped whenever a pause ends early (CLIENT UNPAUSE), waking paused connections.
-    pub unpaused: tokio::sync::watch::Sender<u64>,
 }
 
 /// What the Redis side holds in memory (`INFO memory`), counted by the keyspace itself and
@@ -254,6 +252,21 @@ type Job = Box<dyn FnOnce(&mut Shared) + Send>;
 /// reason CONFIG SET reports.
 pub type Rebind = Box<dyn FnMut(&Config) -> Result<(), String> + Send>;
 
+/// Runs a closure against the shared state from a connection task: inline under the lock
+/// (lock model), or through a boxed hand-off (engine model). A plain `executor.run(f).await`
+/// would keep `f` — a batch's requests, connection state and reply buffer — inside the
+/// connection's future for its whole life, and that future is what every idle connection
+/// costs.
+#[macro_export]
+macro_rules! exec {
+    ($executor:expr, $f:expr) => {
+        match $executor.try_inline($f) {
+            Ok(r) => r,
+            Err(f) => Box::pin($executor.run(f)).await,
+        }
+    };
+}
+
 /// Runs closures against [`Shared`], one at a time, by the configured model.
 #[derive(Clone)]
 pub enum Executor {
@@ -282,6 +295,22 @@ impl Executor {
                     .map_err(|e| format!("cannot start the engine thread: {e}"))?;
                 Ok(Executor::Engine(tx))
             }
+        }
+    }
+
+    /// The lock model's synchronous path: `Ok` with the result, or `Err(f)` back for the
+    /// engine model. Connection tasks go through [`exec!`](crate::exec) rather than
+    /// [`Executor::run`] so that the closure never sits in their future.
+    pub fn try_inline<F, R>(&self, f: F) -> Result<R, F>
+    where
+        F: FnOnce(&mut Shared) -> R,
+    {
+        match self {
+            Executor::Lock(m) => {
+                let mut guard = m.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(f(&mut guard))
+            }
+            Executor::Engine(_) => Err(f),
         }
     }
 

@@ -24,8 +24,13 @@ pub const MAILBOX_LIMIT: usize = 1024;
 pub enum Mail {
     /// Reply bytes to write: a blocked command that was served, timed out or unblocked.
     Reply(Vec<u8>),
-    /// Close the connection (CLIENT KILL), after writing what was posted before.
+    /// Close the connection (CLIENT KILL, the idle `timeout`, shutdown), after writing
+    /// what was posted before.
     Kill,
+    /// A CLIENT PAUSE ended early (CLIENT UNPAUSE).
+    Unpause,
+    /// The connection has been quiet: give its buffers back.
+    Release,
 }
 
 /// A connection's mailbox; see the module doc.

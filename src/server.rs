@@ -40,8 +40,6 @@ pub struct ServerCtx {
     pub shutdown: watch::Sender<bool>,
     /// Open Redis connections (for `maxclients`).
     pub resp_connections: AtomicUsize,
-    /// Changes when CLIENT UNPAUSE ends a pause early.
-    pub unpaused: watch::Receiver<u64>,
 }
 
 /// Sockets bound before serving starts.
@@ -190,7 +188,6 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
     let unixsocket = config.unixsocket.clone();
     let started_unix_ms = cachegate_storage::clock::Clock::now_ms(&SystemClock);
     let server_commands = crate::frontend::admin::ServerHandlers::new(&store.commands)?;
-    let (unpaused_tx, unpaused_rx) = watch::channel(0u64);
     let shared = Shared {
         store,
         server_commands,
@@ -205,7 +202,6 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         tunables: tunables.clone(),
         rebind: Some(Box::new(rebind)),
         pause: None,
-        unpaused: unpaused_tx,
         startup_memory: crate::sys::allocated_bytes() as u64,
         lazyfree: crate::lazyfree::LazyFree::start(),
         tcp_port,
@@ -217,7 +213,6 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
         tunables,
         shutdown: shutdown_tx,
         resp_connections: AtomicUsize::new(0),
-        unpaused: unpaused_rx,
     });
 
     // Redis TCP listeners, replaced as a group when CONFIG SET changes port or bind.
@@ -299,7 +294,13 @@ pub async fn run(config: Config, config_file: String) -> Result<(), String> {
             let _ = ctx.shutdown.send(true);
         }
     }
-    // Give connections a moment to see the flag and write what they have.
+    // Every connection finishes what it was writing and closes.
+    crate::exec!(ctx.executor, |s: &mut Shared| {
+        for c in s.clients.iter() {
+            c.mailbox.post(crate::mailbox::Mail::Kill);
+        }
+    });
+    // Give connections a moment to see the kill and write what they have.
     let deadline = Instant::now() + Duration::from_secs(2);
     while ctx.resp_connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -456,25 +457,43 @@ async fn start_resp<S: conn::socket::Socket>(
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
         let _ = stream.shutdown().await;
-        ctx.executor
-            .run(|s| s.counters.rejected_connections += 1)
-            .await;
+        crate::exec!(ctx.executor, |s: &mut Shared| s
+            .counters
+            .rejected_connections +=
+            1);
         return;
     }
     let mailbox = Arc::new(crate::mailbox::Mailbox::new());
     let registered = mailbox.clone();
-    let id = ctx
-        .executor
-        .run(move |s| {
-            s.counters.connections_received += 1;
-            let id = s.clients.next_id();
-            let now = s.store.clock_us() / 1_000_000;
-            s.clients
-                .add(ClientInfo::new(id, peer, fd, now, registered));
-            id
-        })
-        .await;
+    let id = crate::exec!(ctx.executor, move |s: &mut Shared| {
+        s.counters.connections_received += 1;
+        let id = s.clients.next_id();
+        let now = s.store.clock_us() / 1_000_000;
+        s.clients
+            .add(ClientInfo::new(id, peer, fd, now, registered));
+        id
+    });
     conn::resp::serve(stream, ctx, id, mailbox).await;
+}
+
+/// The periodic sweep over Redis clients (redis-server's `clientsCron`): a client quiet for
+/// [`conn::resp::RELEASE_AFTER`] is told to give its buffers back, and one idle past
+/// `timeout` seconds (not blocked) is closed. Both go through the mailbox, so no connection
+/// keeps a timer of its own.
+fn clients_cron(s: &mut Shared) {
+    let now = s.store.clock_us() / 1_000_000;
+    let quiet = conn::resp::RELEASE_AFTER.as_secs() as i64;
+    let timeout = i64::from(s.config.timeout);
+    for c in s.clients.iter_mut() {
+        let idle = now - c.last_interaction;
+        if timeout > 0 && idle > timeout && !s.store.blocking.is_blocked(c.id) {
+            c.mailbox.post(crate::mailbox::Mail::Kill);
+        } else if idle >= quiet && c.qbuf + c.qbuf_free + c.obuf > 0 {
+            c.mailbox.post(crate::mailbox::Mail::Release);
+            c.qbuf_free = 0;
+            c.obuf = 0;
+        }
+    }
 }
 
 /// Items the memcached crawler looks at per tick.
@@ -499,6 +518,7 @@ async fn cron(ctx: Arc<ServerCtx>, mc: Arc<McCtx>, hz: u32) {
             .run(move |s| {
                 s.store.active_expire(budget);
                 s.store.maintain();
+                clients_cron(s);
                 let now = s.store.now_ms();
                 let used = s.used_memory().total();
                 let c = &mut s.counters;

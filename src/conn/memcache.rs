@@ -13,12 +13,15 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use cachegate_protocols::memcache::ParserConfig;
 use cachegate_storage::mc::McStore;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+
+use super::resp::RELEASE_AFTER;
+use super::socket::{read_some, Read, Socket};
 use tokio::sync::watch;
 
 use crate::frontend::memcache::{McServerInfo, McSession, OUTPUT_SOFT_LIMIT};
 
-/// Input buffer size to start with and to shrink back to after a burst.
+/// Room made in the input buffer before a read.
 const BUF_SIZE: usize = 16 * 1024;
 
 /// Counters of the memcached side (`stats`).
@@ -86,10 +89,7 @@ impl McCtx {
 
 /// Admits a connection (or refuses it at `max_connections`, as memcached does) and serves
 /// it until it closes.
-pub async fn serve<S>(mut stream: S, ctx: Arc<McCtx>)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<McCtx>) {
     let c = &ctx.counters;
     if c.curr_connections.fetch_add(1, Ordering::Relaxed) >= ctx.max_connections {
         c.curr_connections.fetch_sub(1, Ordering::Relaxed);
@@ -108,23 +108,31 @@ where
         .fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn run<S>(stream: &mut S, ctx: &McCtx)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn run<S: Socket>(stream: &mut S, ctx: &McCtx) {
     let mut session = McSession::new(ctx.parser);
-    let mut input = BytesMut::with_capacity(BUF_SIZE);
-    let mut out: Vec<u8> = Vec::with_capacity(BUF_SIZE);
+    // Nothing is allocated until the socket is readable; both buffers are given back when
+    // the connection has been quiet for a while (see `conn::socket`).
+    let mut input = BytesMut::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut shutdown = ctx.shutdown.subscribe();
     let info = || ctx.info();
     loop {
-        let n = tokio::select! {
-            r = stream.read_buf(&mut input) => r,
+        let holding = input.capacity() > 0 || out.capacity() > 0;
+        let read = tokio::select! {
+            r = read_some(&*stream, &mut input, BUF_SIZE) => r,
             _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(RELEASE_AFTER), if holding => {
+                if input.is_empty() {
+                    input = BytesMut::new();
+                }
+                out = Vec::new();
+                continue;
+            }
         };
-        match n {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
+        match read {
+            Read::Closed => return,
+            Read::Nothing => continue,
+            Read::Data(n) => {
                 ctx.counters
                     .bytes_read
                     .fetch_add(n as u64, Ordering::Relaxed);
@@ -141,7 +149,7 @@ where
                     .bytes_written
                     .fetch_add(out.len() as u64, Ordering::Relaxed);
                 if out.len() > 4 * OUTPUT_SOFT_LIMIT {
-                    out = Vec::with_capacity(BUF_SIZE);
+                    out = Vec::new();
                 } else {
                     out.clear();
                 }
@@ -159,7 +167,7 @@ where
             ctx.counters.conn_yields.fetch_add(1, Ordering::Relaxed);
         }
         if input.is_empty() && input.capacity() > 4 * BUF_SIZE {
-            input = BytesMut::with_capacity(BUF_SIZE);
+            input = BytesMut::new();
         }
     }
 }

@@ -19,6 +19,8 @@ pub trait Socket: AsyncWrite + Unpin + Send + 'static {
     fn readable(&self) -> impl Future<Output = io::Result<()>> + Send + '_;
     /// Reads what is available into `buf` without waiting; `WouldBlock` if nothing is.
     fn try_read_into(&self, buf: &mut BytesMut) -> io::Result<usize>;
+    /// Reads what is available into a slice without waiting.
+    fn try_read_into_slice(&self, buf: &mut [u8]) -> io::Result<usize>;
 }
 
 impl Socket for TcpStream {
@@ -28,6 +30,9 @@ impl Socket for TcpStream {
     fn try_read_into(&self, buf: &mut BytesMut) -> io::Result<usize> {
         self.try_read_buf(buf)
     }
+    fn try_read_into_slice(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_read(buf)
+    }
 }
 
 impl Socket for UnixStream {
@@ -36,6 +41,9 @@ impl Socket for UnixStream {
     }
     fn try_read_into(&self, buf: &mut BytesMut) -> io::Result<usize> {
         self.try_read_buf(buf)
+    }
+    fn try_read_into_slice(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_read(buf)
     }
 }
 
@@ -50,10 +58,26 @@ pub enum Read {
 }
 
 /// Waits until `sock` is readable, then reads into `buf`, first giving it room for at least
-/// `min_room` bytes.
+/// `min_room` bytes. A buffer with no allocation yet is only given one once bytes have
+/// really arrived: readiness can be reported when there is nothing to read (a socket's
+/// first registration does), and an idle connection must not pay a buffer for it.
 pub async fn read_some<S: Socket>(sock: &S, buf: &mut BytesMut, min_room: usize) -> Read {
     if sock.readable().await.is_err() {
         return Read::Closed;
+    }
+    if buf.capacity() == 0 {
+        let mut first = [0u8; 1024];
+        let mut probe = BytesMut::new();
+        return match sock.try_read_into_slice(&mut first) {
+            Ok(0) => Read::Closed,
+            Ok(n) => {
+                probe.reserve(min_room.max(n));
+                probe.extend_from_slice(&first[..n]);
+                *buf = probe;
+                Read::Data(n)
+            }
+            Err(e) => no_data(&e),
+        };
     }
     if buf.capacity() - buf.len() < min_room {
         buf.reserve(min_room);
@@ -61,8 +85,14 @@ pub async fn read_some<S: Socket>(sock: &S, buf: &mut BytesMut, min_room: usize)
     match sock.try_read_into(buf) {
         Ok(0) => Read::Closed,
         Ok(n) => Read::Data(n),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Read::Nothing,
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Read::Nothing,
-        Err(_) => Read::Closed,
+        Err(e) => no_data(&e),
+    }
+}
+
+/// A failed non-blocking read: nothing yet, or the connection is gone.
+fn no_data(e: &io::Error) -> Read {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Read::Nothing,
+        _ => Read::Closed,
     }
 }

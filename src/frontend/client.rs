@@ -73,9 +73,12 @@ pub(super) fn set_name(s: &mut Shared, id: u64, name: &[u8]) -> CmdResult {
     Ok(())
 }
 
-/// The `CLIENT LIST` line of `c`, with the flags only the shared state knows.
+/// The `CLIENT LIST` line of `c`, with what only the shared state knows.
 fn line(s: &Shared, c: &ClientInfo, now: i64) -> String {
-    c.line(now, s.store.blocking.is_blocked(c.id))
+    let cmd = c
+        .last_cmd
+        .map_or("NULL", |id| s.store.commands.entry(id).full_name.as_str());
+    c.line(now, s.store.blocking.is_blocked(c.id), cmd)
 }
 
 /// `CLIENT INFO`
@@ -99,15 +102,12 @@ pub(super) fn info(
 
 /// Brings the caller's registry entry up to date before it is reported on.
 pub(super) fn refresh_self(s: &mut Shared, conn: &RespConn, out: &ReplyBuf) {
-    let name = s
-        .store
-        .last_command()
-        .map(|id| s.store.commands.entry(id).full_name.clone());
+    let last = s.store.last_command();
     if let Some(c) = s.clients.get_mut(conn.id) {
         c.db = conn.session.db;
         c.resp = out.version().number();
-        if let Some(n) = name {
-            c.last_cmd = n;
+        if last.is_some() {
+            c.last_cmd = last;
         }
     }
 }
@@ -192,10 +192,11 @@ pub(super) fn setinfo(
         )));
     }
     if let Some(c) = s.clients.get_mut(conn.id) {
+        let lib = c.lib.get_or_insert_with(Default::default);
         if is_name {
-            c.lib_name = value.to_vec();
+            lib.name = value.to_vec();
         } else {
-            c.lib_ver = value.to_vec();
+            lib.ver = value.to_vec();
         }
     }
     out.ok();
@@ -311,6 +312,8 @@ pub(super) fn kill(
 }
 
 /// Closes client `id`: the caller itself after this reply, any other through its mailbox.
+/// Another client leaves the registry at once, as redis-server frees it at once: its task
+/// closes the socket when it reads the kill, but nothing can see or reach it meanwhile.
 fn kill_one(s: &mut Shared, conn: &mut RespConn, id: u64) {
     if id == conn.id {
         conn.close = Close::AfterReply;
@@ -318,6 +321,7 @@ fn kill_one(s: &mut Shared, conn: &mut RespConn, id: u64) {
     }
     s.store.unblock(id, UnblockReason::Gone);
     s.clients.post(id, Mail::Kill);
+    s.clients.remove(id);
 }
 
 /// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]`
@@ -395,7 +399,9 @@ pub(super) fn unpause(
     out: &mut ReplyBuf,
 ) -> CmdResult {
     s.pause = None;
-    s.unpaused.send_modify(|n| *n += 1);
+    for c in s.clients.iter() {
+        c.mailbox.post(Mail::Unpause);
+    }
     out.ok();
     Ok(())
 }

@@ -143,9 +143,8 @@ pub fn execute_batch(
         c.qbuf = io.qbuf;
         c.qbuf_free = io.qbuf_free;
         c.obuf = out.len();
-        if let Some(id) = last {
-            c.last_cmd.clear();
-            c.last_cmd.push_str(&s.store.commands.entry(id).full_name);
+        if last.is_some() {
+            c.last_cmd = last;
         }
     }
     next
