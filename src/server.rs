@@ -141,6 +141,7 @@ pub fn configure_store(store: &mut Store, config: &Config) {
         list_compress_depth: size(config.list_compress_depth),
         stream_node_max_bytes: size(config.stream_node_max_bytes),
         stream_node_max_entries: size(config.stream_node_max_entries),
+        hll_sparse_max_bytes: size(config.hll_sparse_max_bytes),
     };
 }
 

@@ -134,6 +134,7 @@ pub static REDIS_PARAMS: &[RedisParam] = &[
         "stream_node_max_entries",
         Modifiable
     ),
+    param!("hll-sparse-max-bytes", "hll_sparse_max_bytes", Modifiable),
 ];
 
 /// Reason Redis gives when the new `port` cannot be listened on; for the
@@ -460,6 +461,7 @@ mod tests {
                 pair("list-compress-depth", "0"),
                 pair("stream-node-max-bytes", "4096"),
                 pair("stream-node-max-entries", "100"),
+                pair("hll-sparse-max-bytes", "3000"),
             ]
         );
     }

@@ -108,6 +108,10 @@ pub struct Config {
     /// Most entries in a stream node (0 = no limit). Default 100. Runtime:
     /// modifiable.
     pub stream_node_max_entries: u64,
+    /// A sparse HyperLogLog converts to the dense encoding once it would
+    /// grow past this many bytes (header included). Default 3000. Runtime:
+    /// modifiable.
+    pub hll_sparse_max_bytes: u64,
     /// The memcached front end.
     pub memcache: MemcacheConfig,
     /// The Prometheus endpoint.
@@ -411,6 +415,13 @@ pub(crate) static FIELDS: &[Field] = &[
         }
     ),
     field!(stream_node_max_entries, int(0, i64::MAX)),
+    field!(
+        hll_sparse_max_bytes,
+        Kind::Memory {
+            min: 0,
+            max: i64::MAX
+        }
+    ),
     field!(memcache.port, PORT),
     field!(memcache.bind, Kind::AddrList),
     field!(memcache.unixsocket, Kind::Str),

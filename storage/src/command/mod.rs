@@ -23,9 +23,12 @@
 //! configuration and registers its own functions for them.
 
 pub mod args;
+pub mod bitfield;
+pub mod bitmap;
 pub mod conn;
 pub mod db;
 pub mod hash;
+pub mod hyperloglog;
 pub mod introspect;
 pub mod keys;
 pub mod latency;

@@ -7,6 +7,9 @@
 //! structure that gives Redis's complexity for big ones — and switches at the thresholds of
 //! [`Thresholds`], which are the `*-max-*` parameters of `CONFIG SET`.
 //!
+//! Two modules work on strings rather than collections: [`bits`] (strings as bitmaps and
+//! bit fields) and [`hll`] (HyperLogLog in redis-server's string representation).
+//!
 //! Owns: the data structures and their operations. Not: command syntax, replies, the
 //! keyspace (a type never sees its key or its TTL).
 //!
@@ -14,7 +17,9 @@
 //! to date as it changes, so the keyspace's memory accounting is O(1) per write), and its
 //! `OBJECT ENCODING` name.
 
+pub mod bits;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod listpack;
 pub mod pairs;
@@ -71,6 +76,9 @@ pub struct Thresholds {
     pub stream_node_max_bytes: usize,
     /// `stream-node-max-entries`.
     pub stream_node_max_entries: usize,
+    /// `hll-sparse-max-bytes`: the longest a sparse HyperLogLog string may grow (header
+    /// included) before it is converted to the dense encoding.
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl Default for Thresholds {
@@ -85,6 +93,7 @@ impl Default for Thresholds {
             list_compress_depth: 0,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }
