@@ -257,9 +257,7 @@ fn bitpos_in(s: &[u8], r: ByteRange, bit: bool, end_given: bool) -> i64 {
     let mask = |b: u8, outside: u8| if bit { b & !outside } else { b | outside };
     // `pos` is relative to byte `start` of a stretch of `bytes` bytes.
     let finish = |pos: i64, start: usize, bytes: usize| {
-        if end_given && !bit && pos == (bytes as i64) << 3 {
-            -1
-        } else if pos == -1 {
+        if pos == -1 || (end_given && !bit && pos == (bytes as i64) << 3) {
             -1
         } else {
             pos + ((start as i64) << 3)
