@@ -5,6 +5,7 @@
 mod common;
 use cachegate_protocols::resp::Frame;
 use common::*;
+use proptest::prelude::*;
 
 fn value(h: &mut Harness, key: &str) -> Vec<u8> {
     match h.run(&["GET", key]) {
@@ -177,4 +178,44 @@ fn sparse_hlls_promote_at_the_configured_size() {
 fn pfselftest_passes() {
     let mut h = Harness::new();
     assert_eq!(h.run(&["PFSELFTEST"]), ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Strings that look like HLLs but hold anything: every command answers (a value or
+    /// an error) without panicking, and what it leaves is still a string.
+    #[test]
+    fn hll_commands_survive_arbitrary_strings(
+        body in proptest::collection::vec(any::<u8>(), 0..80),
+        dense: bool,
+        elements in proptest::collection::vec("[a-z]{1,3}", 0..6),
+    ) {
+        let mut h = Harness::new();
+        let mut s = b"HYLL".to_vec();
+        s.push(u8::from(!dense));
+        s.extend_from_slice(&[0; 11]);
+        s.extend_from_slice(&body);
+        if dense {
+            s.resize(12304, 0x3c);
+        }
+        h.run_bytes(&[b"SET", b"x", &s]);
+        h.run_bytes(&[b"SET", b"y", &s]);
+        let mut add: Vec<&[u8]> = vec![b"PFADD", b"x"];
+        add.extend(elements.iter().map(|e| e.as_bytes()));
+        h.run_bytes(&add);
+        for argv in [
+            &[&b"PFCOUNT"[..], b"x"][..],
+            &[b"PFCOUNT", b"x", b"y"],
+            &[b"PFMERGE", b"z", b"x", b"y"],
+            &[b"PFDEBUG", b"DECODE", b"y"],
+            &[b"PFDEBUG", b"GETREG", b"y"],
+            &[b"PFADD", b"y", b"q"],
+            &[b"PFCOUNT", b"y"],
+        ] {
+            h.run_bytes(argv);
+        }
+        prop_assert_eq!(h.run(&["TYPE", "x"]), Frame::simple("string"));
+        prop_assert_eq!(h.run(&["TYPE", "y"]), Frame::simple("string"));
+    }
 }

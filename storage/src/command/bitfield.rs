@@ -294,6 +294,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn types_parse_any_bytes(arg in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..6)) {
+            if let Ok((signed, bits)) = field_type(&arg) {
+                let widest = if signed { 64 } else { 63 };
+                proptest::prop_assert!((1..=widest).contains(&bits));
+                proptest::prop_assert_eq!(arg[0] == b'i', signed);
+            }
+        }
+
+        #[test]
+        fn fields_read_what_they_wrote(
+            offset in 0u64..40, bits in 1u32..=64, signed: bool, value: i64, fill: u8,
+        ) {
+            let bits = if signed { bits } else { bits.min(63) };
+            let mut w = [fill; 9];
+            let set = op(Action::Set, offset & 7, bits, signed, value, Overflow::Wrap);
+            let (reply, _) = write(&mut w, &set);
+            proptest::prop_assert!(reply.is_some());
+            // What reads back is the value wrapped to the field.
+            let got = read(&w, &set);
+            let shift = 64 - bits;
+            let want = if signed { (value << shift) >> shift } else { ((value as u64) << shift >> shift) as i64 };
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn writes_follow_the_overflow_mode() {
         let mut w = [0u8; 9];

@@ -435,6 +435,28 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn bitcount_ranges_match_a_bit_by_bit_count(
+            s in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 1..40),
+            a in -400i64..400, b in -400i64..400, in_bits: bool,
+        ) {
+            let total = if in_bits { s.len() as i64 * 8 } else { s.len() as i64 };
+            let f = |i: i64| if i < 0 { total + i } else { i };
+            let (lo, hi) = (f(a).max(0), f(b).max(0).min(total - 1));
+            let want = if lo > hi {
+                0
+            } else {
+                let (lo, hi) = if in_bits { (lo as u64, hi as u64) } else { (lo as u64 * 8, hi as u64 * 8 + 7) };
+                (lo..=hi).filter(|&i| bits::get_bit(&s, i)).count() as u64
+            };
+            let got = resolve(a, b, s.len(), in_bits).map_or(0, |r| {
+                bits::popcount(&s[r.start..=r.end])
+                    - u64::from((s[r.start] & r.first_mask).count_ones())
+                    - u64::from((s[r.end] & r.last_mask).count_ones())
+            });
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        #[test]
         fn bitpos_matches_a_bit_by_bit_scan(
             s in proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(0u8), proptest::strategy::Just(0xff), proptest::arbitrary::any::<u8>()], 1..40),
             a in -400i64..400, b in -400i64..400, in_bits: bool, bit: bool, end_given: bool,

@@ -44,6 +44,18 @@ fn sparse_spare(len: usize) -> usize {
     (len / 16 + 8).min(BIG_STRING.saturating_sub(len))
 }
 
+/// A copy of sparse HLL `s` to add `n` elements to, with the room they may take (three
+/// bytes each at most, and no more than the sparse limit allows), so that it does not
+/// reallocate on the way.
+fn working_copy(s: &[u8], n: usize, sparse_max: usize) -> Vec<u8> {
+    let room = n
+        .saturating_mul(3)
+        .min(sparse_max.saturating_sub(s.len()) + 3);
+    let mut w = Vec::with_capacity(s.len() + room);
+    w.extend_from_slice(s);
+    w
+}
+
 /// Stores HLL bytes `s` at `key` (found or missing per `at`), keeping the TTL: in place
 /// where it fits.
 fn store(ctx: &mut Ctx<'_>, key: &[u8], at: Lookup, s: &[u8]) {
@@ -91,7 +103,7 @@ pub fn pfadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResul
     let mut updated = 0u64;
     match at {
         Lookup::Missing(_) => {
-            let mut s = hll::new_sparse();
+            let mut s = working_copy(&hll::new_sparse(), args.len() - 2, sparse_max);
             for e in args.iter().skip(2) {
                 updated += u64::from(hll::add(&mut s, e, sparse_max).map_err(|_| CORRUPT)?);
             }
@@ -119,7 +131,7 @@ pub fn pfadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResul
                 }
                 hll::Encoding::Sparse => {
                     let raw = v.encoding() == Encoding::Raw;
-                    let mut s = v.value().to_vec();
+                    let mut s = working_copy(v.value(), args.len() - 2, sparse_max);
                     for (j, e) in args.iter().skip(2).enumerate() {
                         match hll::add(&mut s, e, sparse_max) {
                             Ok(changed) => updated += u64::from(changed),

@@ -314,9 +314,13 @@ pub fn estimate(h: &Histogram) -> u64 {
 pub fn merge_into(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
     match encoding_of(s) {
         Encoding::Dense => {
-            let regs = &s[HEADER_LEN..];
-            for (i, m) in max.iter_mut().enumerate() {
-                *m = (*m).max(dense_get(regs, i));
+            // Four registers in every three bytes.
+            let regs = s[HEADER_LEN..].chunks_exact(3);
+            for (c, m) in regs.zip(max.chunks_exact_mut(4)) {
+                let w = u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16;
+                for (j, m) in m.iter_mut().enumerate() {
+                    *m = (*m).max(((w >> (6 * j)) & 63) as u8);
+                }
             }
             Ok(())
         }
