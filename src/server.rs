@@ -142,6 +142,7 @@ pub fn configure_store(store: &mut Store, config: &Config) {
         stream_node_max_bytes: size(config.stream_node_max_bytes),
         stream_node_max_entries: size(config.stream_node_max_entries),
         quicklist_packed_threshold: store.thresholds.quicklist_packed_threshold,
+        hll_sparse_max_bytes: size(config.hll_sparse_max_bytes),
     };
 }
 

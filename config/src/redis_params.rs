@@ -135,6 +135,7 @@ pub static REDIS_PARAMS: &[RedisParam] = &[
         Modifiable
     ),
     param!("enable-debug-command", "enable_debug_command", Immutable),
+    param!("hll-sparse-max-bytes", "hll_sparse_max_bytes", Modifiable),
 ];
 
 /// Reason Redis gives when the new `port` cannot be listened on; for the
@@ -462,6 +463,7 @@ mod tests {
                 pair("stream-node-max-bytes", "4096"),
                 pair("stream-node-max-entries", "100"),
                 pair("enable-debug-command", "no"),
+                pair("hll-sparse-max-bytes", "3000"),
             ]
         );
     }

@@ -111,6 +111,10 @@ pub struct Config {
     /// Who may run DEBUG: no, yes or local. Default no, as Redis 7.0.
     /// Runtime: startup only.
     pub enable_debug_command: ProtectedCommand,
+    /// A sparse HyperLogLog converts to the dense encoding once it would
+    /// grow past this many bytes (header included). Default 3000. Runtime:
+    /// modifiable.
+    pub hll_sparse_max_bytes: u64,
     /// The memcached front end.
     pub memcache: MemcacheConfig,
     /// The Prometheus endpoint.
@@ -427,6 +431,13 @@ pub(crate) static FIELDS: &[Field] = &[
     ),
     field!(stream_node_max_entries, int(0, i64::MAX)),
     field!(enable_debug_command, Kind::Enum(ProtectedCommand::NAMES)),
+    field!(
+        hll_sparse_max_bytes,
+        Kind::Memory {
+            min: 0,
+            max: i64::MAX
+        }
+    ),
     field!(memcache.port, PORT),
     field!(memcache.bind, Kind::AddrList),
     field!(memcache.unixsocket, Kind::Str),

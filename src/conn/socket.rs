@@ -74,7 +74,15 @@ pub async fn read_some<S: Socket>(sock: &S, buf: &mut BytesMut, min_room: usize)
                 probe.reserve(min_room.max(n));
                 probe.extend_from_slice(&first[..n]);
                 *buf = probe;
-                Read::Data(n)
+                // A full probe means more may be waiting: take it now, so a read here gets
+                // what one read into a real buffer would have (the reference servers'
+                // replies depend on what one read brings).
+                let more = if n == first.len() {
+                    sock.try_read_into(buf).unwrap_or(0)
+                } else {
+                    0
+                };
+                Read::Data(n + more)
             }
             Err(e) => no_data(&e),
         };

@@ -30,6 +30,11 @@ const CASES: &[Case] = &[
     ("EXISTS", |a, b| args(&["EXISTS", a, b, a])),
     ("DEL", |a, b| args(&["DEL", b, a])),
     ("MSETNX", |a, b| args(&["MSETNX", a, "x", b, "y"])),
+    ("BITOP", |a, b| args(&["BITOP", "OR", a, b, a])),
+    ("BITOP dest", |a, b| args(&["BITOP", "AND", b, a])),
+    ("PFMERGE", |a, b| args(&["PFMERGE", a, b])),
+    ("PFMERGE dest", |a, b| args(&["PFMERGE", b, a])),
+    ("PFCOUNT", |a, b| args(&["PFCOUNT", a, b, a])),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -83,5 +88,12 @@ fn hash_values_survive_expired_neighbours() {
     // The generic commands move and copy collections too.
     run_all(|h, k| {
         h.run(&["HSET", k, "f", "v"]);
+    });
+}
+
+#[test]
+fn hyperloglogs_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["PFADD", k, "a", "b", k]);
     });
 }

@@ -100,6 +100,55 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"HINCRBY", &p.key(0), &p.field(1), &p.num(2)]),
     |p| v(&[b"HINCRBYFLOAT", &p.key(0), &p.field(1), b"0.3"]),
     |p| v(&[b"HGET", &p.key(0), &p.field(1)]),
+    // bitmaps
+    |p| v(&[b"SETBIT", &p.key(0), &p.num(1), &[b'0' + p.n[2] % 2]]),
+    |p| v(&[b"SETBIT", &p.key(0), &p.num(1), b"0"]),
+    |p| {
+        let op: &[u8] = [&b"AND"[..], b"OR", b"XOR"][usize::from(p.n[3] % 3)];
+        v(&[b"BITOP", op, &p.key(0), &p.key(1), &p.key(2)])
+    },
+    |p| v(&[b"BITOP", b"NOT", &p.key(0), &p.key(1)]),
+    |p| {
+        let mode: &[u8] = [&b"WRAP"[..], b"SAT", b"FAIL"][usize::from(p.n[3] % 3)];
+        v(&[
+            b"BITFIELD",
+            &p.key(0),
+            b"OVERFLOW",
+            mode,
+            b"INCRBY",
+            b"i5",
+            &p.num(1),
+            &p.num(2),
+            b"SET",
+            b"u3",
+            b"#2",
+            &p.num(4),
+            b"GET",
+            b"u8",
+            b"0",
+        ])
+    },
+    |p| {
+        v(&[
+            b"BITFIELD",
+            &p.key(0),
+            b"OVERFLOW",
+            b"FAIL",
+            b"SET",
+            b"u2",
+            &p.num(1),
+            &p.num(2),
+        ])
+    },
+    |p| v(&[b"BITFIELD_RO", &p.key(0), b"GET", b"i7", &p.num(1)]),
+    // hyperloglogs
+    |p| v(&[b"PFADD", &p.key(0), &p.v, &p.num(1), &p.num(2)]),
+    |p| v(&[b"PFADD", &p.key(0)]),
+    |p| v(&[b"PFMERGE", &p.key(0), &p.key(1), &p.key(2)]),
+    |p| v(&[b"PFCOUNT", &p.key(0)]),
+    |p| v(&[b"PFCOUNT", &p.key(0), &p.key(1)]),
+    |p| v(&[b"PFDEBUG", b"TODENSE", &p.key(0)]),
+    |p| v(&[b"PFDEBUG", b"GETREG", &p.key(0)]),
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
@@ -160,6 +209,7 @@ proptest! {
         let small = cachegate_storage::types::Thresholds {
             hash_max_listpack_entries: 3,
             hash_max_listpack_value: 4,
+            hll_sparse_max_bytes: 40,
             ..Default::default()
         };
         let mut a = Harness::new();

@@ -17,15 +17,19 @@
 //! allocation.
 //!
 //! Families: [`string`] (t_string), [`keys`] (generic key commands), [`db`] (databases),
-//! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND). Commands needing the server itself
+//! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND), [`bitmap`] and [`bitfield`]
+//! (bitops), [`hyperloglog`]. Commands needing the server itself
 //! (INFO, CONFIG, CLIENT, HELLO…) are marked [`spec::Handler::Server`] here (see
 //! [`registry::SERVER_COMMANDS`]) and executed by the server, which owns connections and
 //! configuration and registers its own functions for them.
 
 pub mod args;
+pub mod bitfield;
+pub mod bitmap;
 pub mod conn;
 pub mod db;
 pub mod hash;
+pub mod hyperloglog;
 pub mod introspect;
 pub mod keys;
 pub mod latency;

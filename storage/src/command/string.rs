@@ -486,7 +486,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cm
 
 /// Spare room to leave after a string that grew to `len` bytes: sds's greedy rule (double
 /// below 1 MiB, then 1 MiB more), so repeated APPENDs stay amortised O(1).
-fn growth_spare(len: usize) -> usize {
+pub(super) fn growth_spare(len: usize) -> usize {
     const MAX_PREALLOC: usize = 1024 * 1024;
     if len < MAX_PREALLOC {
         len

@@ -7,6 +7,9 @@
 //! structure that gives Redis's complexity for big ones — and switches at the thresholds of
 //! [`Thresholds`], which are the `*-max-*` parameters of `CONFIG SET`.
 //!
+//! Two modules work on strings rather than collections: [`bits`] (strings as bitmaps and
+//! bit fields) and [`hll`] (HyperLogLog in redis-server's string representation).
+//!
 //! Owns: the data structures and their operations. Not: command syntax, replies, the
 //! keyspace (a type never sees its key or its TTL).
 //!
@@ -14,7 +17,9 @@
 //! to date as it changes, so the keyspace's memory accounting is O(1) per write), and its
 //! `OBJECT ENCODING` name.
 
+pub mod bits;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod listpack;
 pub mod pairs;
@@ -74,6 +79,9 @@ pub struct Thresholds {
     /// List elements above this size are stored on their own (DEBUG
     /// QUICKLIST-PACKED-THRESHOLD; 1 GiB by default, as redis-server).
     pub quicklist_packed_threshold: usize,
+    /// `hll-sparse-max-bytes`: the longest a sparse HyperLogLog string may grow (header
+    /// included) before it is converted to the dense encoding.
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl Default for Thresholds {
@@ -89,6 +97,7 @@ impl Default for Thresholds {
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
             quicklist_packed_threshold: 1 << 30,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }
