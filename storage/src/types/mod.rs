@@ -15,8 +15,10 @@
 //! `OBJECT ENCODING` name.
 
 pub mod hash;
+pub mod intset;
 pub mod list;
 pub mod listpack;
+pub mod members;
 pub mod pairs;
 pub mod set;
 pub mod stream;
