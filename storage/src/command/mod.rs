@@ -17,7 +17,7 @@
 //! allocation.
 //!
 //! Families: [`string`] (t_string), [`keys`] (generic key commands), [`db`] (databases),
-//! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND). Commands needing the server itself
+//! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND), [`set`] and [`setops`] (t_set). Commands needing the server itself
 //! (INFO, CONFIG, CLIENT, HELLO…) are marked [`spec::Handler::Server`] here (see
 //! [`registry::SERVER_COMMANDS`]) and executed by the server, which owns connections and
 //! configuration and registers its own functions for them.
@@ -31,6 +31,8 @@ pub mod keys;
 pub mod latency;
 pub mod registry;
 pub mod scan;
+pub mod set;
+pub mod setops;
 pub mod spec;
 pub mod string;
 pub mod table;
