@@ -30,6 +30,16 @@ const CASES: &[Case] = &[
     ("EXISTS", |a, b| args(&["EXISTS", a, b, a])),
     ("DEL", |a, b| args(&["DEL", b, a])),
     ("MSETNX", |a, b| args(&["MSETNX", a, "x", b, "y"])),
+    ("SMOVE", |a, b| args(&["SMOVE", a, b, "1"])),
+    ("SMOVE missing", |a, b| args(&["SMOVE", a, b, "nope"])),
+    ("SINTER", |a, b| args(&["SINTER", a, b, a])),
+    ("SINTERCARD", |a, b| args(&["SINTERCARD", "3", b, a, a])),
+    ("SINTERSTORE", |a, b| args(&["SINTERSTORE", b, a, a])),
+    ("SINTERSTORE empty", |a, b| args(&["SINTERSTORE", a, a, b])),
+    ("SUNION", |a, b| args(&["SUNION", a, b, a])),
+    ("SUNIONSTORE", |a, b| args(&["SUNIONSTORE", a, b, a])),
+    ("SDIFF", |a, b| args(&["SDIFF", a, b, a])),
+    ("SDIFFSTORE", |a, b| args(&["SDIFFSTORE", b, a, b])),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -83,5 +93,19 @@ fn hash_values_survive_expired_neighbours() {
     // The generic commands move and copy collections too.
     run_all(|h, k| {
         h.run(&["HSET", k, "f", "v"]);
+    });
+}
+
+#[test]
+fn set_values_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["SADD", k, "1", "2", "x"]);
+    });
+}
+
+#[test]
+fn intsets_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["SADD", k, "1", "2", "3"]);
     });
 }
