@@ -64,7 +64,10 @@ fn spop_is_replayed_as_srem() {
     let Frame::Bulk(m) = h.run(&["SPOP", "s"]) else {
         panic!("a member")
     };
-    assert_eq!(take_stream(&mut h), vec![vec![s(b"SREM"), s(b"s"), m.to_vec()]]);
+    assert_eq!(
+        take_stream(&mut h),
+        vec![vec![s(b"SREM"), s(b"s"), m.to_vec()]]
+    );
     let dirty = h.store.writes.dirty;
     assert_eq!(h.run(&["SPOP", "s", "0"]), Frame::Array(vec![]));
     assert_eq!(h.store.writes.dirty, dirty);
@@ -120,7 +123,9 @@ fn spop_of_the_whole_set_is_del() {
 #[test]
 fn popping_most_of_a_hashtable_of_integers_rebuilds_an_intset() {
     let mut h = recording();
-    h.run(&["SADD", "q", "x", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    h.run(&[
+        "SADD", "q", "x", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+    ]);
     h.run(&["SREM", "q", "x"]);
     let mut replica = Harness::new();
     replay(&mut replica, &take_stream(&mut h));
@@ -134,13 +139,12 @@ fn popping_most_of_a_hashtable_of_integers_rebuilds_an_intset() {
     assert_eq!(&stream[1][..2], &[s(b"SADD"), s(b"q")]);
     replay(&mut replica, &stream);
     assert_eq!(replica.run(&["OBJECT", "ENCODING", "q"]), bulk("intset"));
-    assert_eq!(
-        replica.run(&["SMEMBERS", "q"]),
-        h.run(&["SMEMBERS", "q"])
-    );
+    assert_eq!(replica.run(&["SMEMBERS", "q"]), h.run(&["SMEMBERS", "q"]));
 
     // Strings kept: the set stays a hashtable, and SREMs replay it.
-    h.run(&["SADD", "t", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]);
+    h.run(&[
+        "SADD", "t", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l",
+    ]);
     replay(&mut replica, &take_stream(&mut h));
     members(&h.run(&["SPOP", "t", "11"]));
     let stream = take_stream(&mut h);
@@ -211,4 +215,45 @@ fn resp3_set_replies() {
         Frame::Array(vec![bulk("1"), bulk("2")])
     );
     assert_eq!(h.run(&["SPOP", "nokey"]), Frame::Null);
+}
+
+#[test]
+fn a_big_intset_is_boxed_and_behaves_the_same() {
+    let mut h = Harness::new();
+    h.store.thresholds.set_max_intset_entries = 100_000;
+    let ints: Vec<String> = (0..6000).map(|i| (i * 3).to_string()).collect();
+    let mut argv = vec!["SADD", "big"];
+    argv.extend(ints.iter().map(String::as_str));
+    assert_eq!(h.run(&argv), int(6000));
+    assert_eq!(h.run(&["OBJECT", "ENCODING", "big"]), bulk("intset"));
+    assert_eq!(h.run(&["SISMEMBER", "big", "17997"]), int(1));
+    assert_eq!(h.run(&["SISMEMBER", "big", "17998"]), int(0));
+    assert_eq!(h.run(&["SADD", "big", "1", "70000"]), int(2));
+    assert_eq!(h.run(&["OBJECT", "ENCODING", "big"]), bulk("intset"));
+    assert_eq!(h.run(&["COPY", "big", "copy"]), int(1));
+    assert_eq!(h.run(&["RENAME", "big", "moved"]), ok());
+    assert_eq!(h.run(&["SCARD", "moved"]), int(6002));
+    assert_eq!(h.run(&["SCARD", "copy"]), int(6002));
+    // Shrinking brings it inline again, growing boxes it again; still an intset.
+    let mut argv = vec!["SREM", "moved"];
+    argv.extend(ints.iter().skip(100).map(String::as_str));
+    assert_eq!(h.run(&argv), int(5900));
+    assert_eq!(h.run(&["OBJECT", "ENCODING", "moved"]), bulk("intset"));
+    assert_eq!(
+        members(&h.run(&["SINTER", "moved", "copy"])).len(),
+        102,
+        "100 multiples of 3, 1 and 70000"
+    );
+    assert_eq!(h.run(&["SADD", "copy", "x"]), int(1));
+    assert_eq!(h.run(&["OBJECT", "ENCODING", "copy"]), bulk("hashtable"));
+    assert_eq!(h.run(&["SISMEMBER", "copy", "17997"]), int(1));
+    // The database's byte count follows the value as it moves in and out of its entry.
+    h.run(&["DEL", "copy", "moved"]);
+    let db = h.store.keyspace.db(0);
+    assert_eq!(db.len(), 0);
+    assert_eq!(
+        db.used_bytes(),
+        db.index_bytes(),
+        "every byte counted in was counted out"
+    );
 }

@@ -111,14 +111,39 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"HGET", &p.key(0), &p.field(1)]),
     // sets
     |p| v(&[b"SADD", &p.key(0), &p.member(1), &p.member(2), &p.member(3)]),
-    |p| v(&[b"SADD", &p.key(0), &p.member(1), &p.member(2), &p.member(3), &p.member(4), &p.member(5)]),
+    |p| {
+        v(&[
+            b"SADD",
+            &p.key(0),
+            &p.member(1),
+            &p.member(2),
+            &p.member(3),
+            &p.member(4),
+            &p.member(5),
+        ])
+    },
     |p| v(&[b"SADD", &p.key(0), &p.v]),
     |p| v(&[b"SREM", &p.key(0), &p.member(1), &p.member(2)]),
     |p| v(&[b"SMOVE", &p.key(0), &p.key(1), &p.member(2)]),
     |p| v(&[b"SPOP", &p.key(0)]),
     |p| v(&[b"SPOP", &p.key(0), (p.n[1] % 8).to_string().as_bytes()]),
     // A set big enough for SPOP to rebuild it from the few members it keeps.
-    |p| v(&[b"SADD", &p.key(0), b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", &p.member(1)]),
+    |p| {
+        v(&[
+            b"SADD",
+            &p.key(0),
+            b"0",
+            b"1",
+            b"2",
+            b"3",
+            b"4",
+            b"5",
+            b"6",
+            b"7",
+            b"8",
+            &p.member(1),
+        ])
+    },
     |p| v(&[b"SPOP", &p.key(0), (5 + p.n[1] % 8).to_string().as_bytes()]),
     |p| v(&[b"SPOP", &p.key(0), &p.num(1)]),
     |p| v(&[b"SRANDMEMBER", &p.key(0), b"-3"]),

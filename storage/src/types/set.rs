@@ -144,7 +144,11 @@ impl Set {
             Set::Ints(s) => s.reserve(members),
             Set::Packed(p) => {
                 let room = PACKED_MAX_ENTRIES.saturating_sub(p.len());
-                p.reserve(bytes.saturating_add(members).min(room * (PACKED_MAX_MEMBER + 1)));
+                p.reserve(
+                    bytes
+                        .saturating_add(members)
+                        .min(room * (PACKED_MAX_MEMBER + 1)),
+                );
             }
             Set::Table(_) => {}
         }
@@ -190,7 +194,7 @@ impl Set {
                     return false;
                 }
                 if p.len() >= PACKED_MAX_ENTRIES || !packable(m.len()) {
-                    self.to_table();
+                    self.convert_to_table();
                     return self.add_bytes(m);
                 }
                 p.push(m);
@@ -214,7 +218,11 @@ impl Set {
         let ints = s.view();
         let n = ints.len() + usize::from(incoming.is_some());
         let mut buf = itoa::Buffer::new();
-        if n <= PACKED_MAX_ENTRIES && incoming.map_or(true, packable) {
+        let incoming_fits = match incoming {
+            Some(len) => packable(len),
+            None => true,
+        };
+        if n <= PACKED_MAX_ENTRIES && incoming_fits {
             let mut p = Packed::new();
             // Up to 20 digits and a length byte each, and the incoming member.
             p.reserve(ints.len() * 21 + incoming.map_or(0, |l| l + varint_len(l)));
@@ -233,7 +241,7 @@ impl Set {
     }
 
     /// Converts the packed form to the table.
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         let Set::Packed(p) = self else {
             return;
         };

@@ -38,11 +38,24 @@ fn intset_until_a_string_or_too_many() {
     assert!(s.view().contains(b"-5") && s.view().contains_member(Member::Int(32768)));
 
     // Non-canonical integers are strings.
-    for m in [&b"01"[..], b"+1", b"-0", b" 1", b"1 ", b"9223372036854775808", b""] {
+    for m in [
+        &b"01"[..],
+        b"+1",
+        b"-0",
+        b" 1",
+        b"1 ",
+        b"9223372036854775808",
+        b"",
+    ] {
         let mut s = Set::new();
         s.add(b"1", &t);
         assert!(s.add(m, &t));
-        assert_eq!(s.encoding(), "hashtable", "{:?}", String::from_utf8_lossy(m));
+        assert_eq!(
+            s.encoding(),
+            "hashtable",
+            "{:?}",
+            String::from_utf8_lossy(m)
+        );
         assert!(s.view().contains(m) && s.view().contains(b"1"));
     }
     let mut s = Set::new();
