@@ -103,6 +103,7 @@ fn inter(ctx: &mut Ctx<'_>, keys: &[&[u8]], mode: Inter<'_>, out: &mut ReplyBuf)
         // Smallest first; a stable sort keeps equal sizes in key order, as glibc's qsort
         // (a merge sort) does for redis-server.
         sets.sort_by_key(|o| o.set.len());
+        // The arity checks guarantee a key (SINTERCARD's numkeys is at least 1).
         let Some((first, rest)) = sets.split_first() else {
             return Err(CommandError::Syntax);
         };
