@@ -35,6 +35,16 @@ const CASES: &[Case] = &[
     ("PFMERGE", |a, b| args(&["PFMERGE", a, b])),
     ("PFMERGE dest", |a, b| args(&["PFMERGE", b, a])),
     ("PFCOUNT", |a, b| args(&["PFCOUNT", a, b, a])),
+    ("SMOVE", |a, b| args(&["SMOVE", a, b, "1"])),
+    ("SMOVE missing", |a, b| args(&["SMOVE", a, b, "nope"])),
+    ("SINTER", |a, b| args(&["SINTER", a, b, a])),
+    ("SINTERCARD", |a, b| args(&["SINTERCARD", "3", b, a, a])),
+    ("SINTERSTORE", |a, b| args(&["SINTERSTORE", b, a, a])),
+    ("SINTERSTORE empty", |a, b| args(&["SINTERSTORE", a, a, b])),
+    ("SUNION", |a, b| args(&["SUNION", a, b, a])),
+    ("SUNIONSTORE", |a, b| args(&["SUNIONSTORE", a, b, a])),
+    ("SDIFF", |a, b| args(&["SDIFF", a, b, a])),
+    ("SDIFFSTORE", |a, b| args(&["SDIFFSTORE", b, a, b])),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -95,5 +105,19 @@ fn hash_values_survive_expired_neighbours() {
 fn hyperloglogs_survive_expired_neighbours() {
     run_all(|h, k| {
         h.run(&["PFADD", k, "a", "b", k]);
+    });
+}
+
+#[test]
+fn set_values_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["SADD", k, "1", "2", "x"]);
+    });
+}
+
+#[test]
+fn intsets_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["SADD", k, "1", "2", "3"]);
     });
 }

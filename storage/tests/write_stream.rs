@@ -41,6 +41,15 @@ impl P {
     fn field(&self, i: usize) -> Vec<u8> {
         format!("f{}", self.n[i] % 12).into_bytes()
     }
+    /// A set member: mostly small integers (intsets), sometimes strings.
+    fn member(&self, i: usize) -> Vec<u8> {
+        match self.n[i] % 16 {
+            0..=9 => (self.n[i] % 10).to_string().into_bytes(),
+            10..=13 => format!("m{}", self.n[i] % 4).into_bytes(),
+            14 => b"01".to_vec(),
+            _ => (-40000 - i64::from(self.n[i])).to_string().into_bytes(),
+        }
+    }
 }
 
 type Template = fn(&P) -> Vec<Vec<u8>>;
@@ -149,6 +158,50 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"PFCOUNT", &p.key(0), &p.key(1)]),
     |p| v(&[b"PFDEBUG", b"TODENSE", &p.key(0)]),
     |p| v(&[b"PFDEBUG", b"GETREG", &p.key(0)]),
+    // sets
+    |p| v(&[b"SADD", &p.key(0), &p.member(1), &p.member(2), &p.member(3)]),
+    |p| {
+        v(&[
+            b"SADD",
+            &p.key(0),
+            &p.member(1),
+            &p.member(2),
+            &p.member(3),
+            &p.member(4),
+            &p.member(5),
+        ])
+    },
+    |p| v(&[b"SADD", &p.key(0), &p.v]),
+    |p| v(&[b"SREM", &p.key(0), &p.member(1), &p.member(2)]),
+    |p| v(&[b"SMOVE", &p.key(0), &p.key(1), &p.member(2)]),
+    |p| v(&[b"SPOP", &p.key(0)]),
+    |p| v(&[b"SPOP", &p.key(0), (p.n[1] % 8).to_string().as_bytes()]),
+    // A set big enough for SPOP to rebuild it from the few members it keeps.
+    |p| {
+        v(&[
+            b"SADD",
+            &p.key(0),
+            b"0",
+            b"1",
+            b"2",
+            b"3",
+            b"4",
+            b"5",
+            b"6",
+            b"7",
+            b"8",
+            &p.member(1),
+        ])
+    },
+    |p| v(&[b"SPOP", &p.key(0), (5 + p.n[1] % 8).to_string().as_bytes()]),
+    |p| v(&[b"SPOP", &p.key(0), &p.num(1)]),
+    |p| v(&[b"SRANDMEMBER", &p.key(0), b"-3"]),
+    |p| v(&[b"SISMEMBER", &p.key(0), &p.member(1)]),
+    |p| v(&[b"SINTERSTORE", &p.key(0), &p.key(1), &p.key(2)]),
+    |p| v(&[b"SUNIONSTORE", &p.key(0), &p.key(1), &p.key(2)]),
+    |p| v(&[b"SDIFFSTORE", &p.key(0), &p.key(1), &p.key(2), &p.key(3)]),
+    |p| v(&[b"SINTERCARD", b"2", &p.key(0), &p.key(1)]),
+    |p| v(&[b"SUNION", &p.key(0), &p.key(1)]),
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
@@ -210,6 +263,7 @@ proptest! {
             hash_max_listpack_entries: 3,
             hash_max_listpack_value: 4,
             hll_sparse_max_bytes: 40,
+            set_max_intset_entries: 4,
             ..Default::default()
         };
         let mut a = Harness::new();

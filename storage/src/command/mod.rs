@@ -18,7 +18,7 @@
 //!
 //! Families: [`string`] (t_string), [`keys`] (generic key commands), [`db`] (databases),
 //! [`conn`] (PING, ECHO, TIME), [`introspect`] (COMMAND), [`bitmap`] and [`bitfield`]
-//! (bitops), [`hyperloglog`]. Commands needing the server itself
+//! (bitops), [`hyperloglog`], [`set`] and [`setops`] (t_set). Commands needing the server itself
 //! (INFO, CONFIG, CLIENT, HELLO…) are marked [`spec::Handler::Server`] here (see
 //! [`registry::SERVER_COMMANDS`]) and executed by the server, which owns connections and
 //! configuration and registers its own functions for them.
@@ -35,6 +35,8 @@ pub mod keys;
 pub mod latency;
 pub mod registry;
 pub mod scan;
+pub mod set;
+pub mod setops;
 pub mod spec;
 pub mod string;
 pub mod table;

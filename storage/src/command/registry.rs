@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use cachegate_protocols::resp::request::Args;
 
 use super::spec::{CommandSpec, Handler, StoreFn};
-use super::{bitmap, conn, db, hash, hyperloglog, introspect, keys, latency, string, table};
+use super::{
+    bitmap, conn, db, hash, hyperloglog, introspect, keys, latency, set, setops, string, table,
+};
 
 /// The store-side handler lists, one per family module.
 const FAMILIES: &[&[(&str, StoreFn)]] = &[
@@ -26,6 +28,8 @@ const FAMILIES: &[&[(&str, StoreFn)]] = &[
     hash::HANDLERS,
     bitmap::HANDLERS,
     hyperloglog::HANDLERS,
+    set::HANDLERS,
+    setops::HANDLERS,
     db::HANDLERS,
     conn::HANDLERS,
     introspect::HANDLERS,

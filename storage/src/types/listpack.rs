@@ -258,6 +258,12 @@ impl Packed {
         self.buf.capacity()
     }
 
+    /// Makes room for `bytes` more bytes of elements (length prefixes included), so a
+    /// command adding several elements grows the buffer once.
+    pub fn reserve(&mut self, bytes: usize) {
+        self.buf.reserve(bytes);
+    }
+
     /// Releases spare capacity.
     pub fn shrink_to_fit(&mut self) {
         self.buf.shrink_to_fit();

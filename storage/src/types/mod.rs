@@ -20,8 +20,10 @@
 pub mod bits;
 pub mod hash;
 pub mod hll;
+pub mod intset;
 pub mod list;
 pub mod listpack;
+pub mod members;
 pub mod pairs;
 pub mod set;
 pub mod stream;
@@ -121,8 +123,13 @@ pub(crate) fn digest_elements(
     d: &mut crate::digest::Digest20,
     ops: &mut crate::digest::DigestOps,
 ) {
-    // Each type adds its rule here as it comes to hold elements.
-    let _ = (v, d, ops);
+    // Sets: the xor of the members, in any order. Lists, sorted sets and streams add
+    // their rules here.
+    if let Some(set) = v.collection::<Set>() {
+        for m in set.iter() {
+            m.with_bytes(|b| (ops.xor)(d, b));
+        }
+    }
 }
 
 /// Calls `f` with every element of a collection as bytes (a hash's fields and values, a
@@ -132,6 +139,10 @@ pub fn for_each_element(v: &crate::keyspace::entry::View<'_>, f: &mut dyn FnMut(
         for (field, value) in h.iter() {
             f(field);
             f(value);
+        }
+    } else if let Some(set) = v.collection::<Set>() {
+        for m in set.iter() {
+            m.with_bytes(&mut *f);
         }
     }
 }

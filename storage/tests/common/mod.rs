@@ -109,6 +109,14 @@ pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
             pairs.sort();
             pairs.join(",")
         }
+        ValueType::Set => {
+            let Some(s) = v.collection::<cachegate_storage::types::Set>() else {
+                return "?".into();
+            };
+            let mut members: Vec<String> = s.iter().map(|m| esc(&m.to_vec())).collect();
+            members.sort();
+            members.join(",")
+        }
         other => format!("<{} x{}>", other.name(), v.elements()),
     }
 }
