@@ -326,12 +326,14 @@ fn next(mut x: u64) -> u64 {
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]`
 pub fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
+    // redis-server reads the cursor, then the key (a missing key answers at once), and only
+    // then the options.
     let mut cursor = args::cursor(args.get(2))?;
-    let opts = ScanOpts::parse(args, 3, false)?;
     let Some(h) = ctx.read::<Hash>(args.get(1))? else {
         scan::reply::<&[u8]>(out, 0, &[]);
         return Ok(());
     };
+    let opts = ScanOpts::parse(args, 3, false)?;
     let mut items: Vec<&[u8]> = Vec::new();
     let mut budget = opts.count.saturating_mul(10);
     loop {
