@@ -30,6 +30,18 @@ const CASES: &[Case] = &[
     ("EXISTS", |a, b| args(&["EXISTS", a, b, a])),
     ("DEL", |a, b| args(&["DEL", b, a])),
     ("MSETNX", |a, b| args(&["MSETNX", a, "x", b, "y"])),
+    ("LMOVE", |a, b| args(&["LMOVE", a, b, "LEFT", "RIGHT"])),
+    ("RPOPLPUSH", |a, b| args(&["RPOPLPUSH", a, b])),
+    ("BLMOVE", |a, b| {
+        args(&["BLMOVE", a, b, "RIGHT", "LEFT", "0"])
+    }),
+    ("BRPOPLPUSH", |a, b| args(&["BRPOPLPUSH", a, b, "0"])),
+    ("LMPOP", |a, b| {
+        args(&["LMPOP", "2", b, a, "LEFT", "COUNT", "2"])
+    }),
+    ("BLPOP", |a, b| args(&["BLPOP", b, a, "0"])),
+    ("BRPOP", |a, b| args(&["BRPOP", a, b, "0.5"])),
+    ("BLMPOP", |a, b| args(&["BLMPOP", "0", "2", b, a, "RIGHT"])),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -53,6 +65,8 @@ fn run_all(make: fn(&mut Harness, &str)) {
     for (name, case) in CASES {
         for order in 0..2 {
             let mut h = Harness::new();
+            // A blocking command with nothing to pop answers at once (as inside MULTI).
+            h.session.deny_blocking = true;
             fill(&mut h, make);
             for i in (0..KEYS).step_by(2) {
                 let live = format!("ka{i}");
@@ -83,5 +97,12 @@ fn hash_values_survive_expired_neighbours() {
     // The generic commands move and copy collections too.
     run_all(|h, k| {
         h.run(&["HSET", k, "f", "v"]);
+    });
+}
+
+#[test]
+fn list_values_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["RPUSH", k, "a", "b", "c"]);
     });
 }

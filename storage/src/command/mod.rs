@@ -29,6 +29,7 @@ pub mod hash;
 pub mod introspect;
 pub mod keys;
 pub mod latency;
+pub mod list;
 pub mod registry;
 pub mod scan;
 pub mod spec;
