@@ -9,6 +9,10 @@
 //! serves it and gives the same replayable form. Inside MULTI (blocking denied) an empty
 //! wait answers at once with the timeout reply.
 //!
+//! Every one of them answers a null array when its timeout passes (redis-server 7.0's
+//! `replyToBlockedClientTimedOut`), BLMOVE and BRPOPLPUSH included — though where blocking
+//! is denied those two answer a null bulk string at once.
+//!
 //! Timeouts are seconds with fractions, read as redis-server reads them (see
 //! [`parse_timeout`]).
 
@@ -96,15 +100,16 @@ fn bmove(
 ) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
     match ctx.type_of(src) {
+        // Where blocking is denied redis-server answers a null bulk at once, but a client
+        // that blocked and timed out gets a null array, as every list wait does.
+        None if ctx.session.deny_blocking => {
+            out.null();
+            return Ok(());
+        }
         // Only the source is waited on; the destination's type is checked when served.
         None => {
-            block(
-                ctx,
-                vec![src.to_vec()],
-                deadline,
-                TimeoutReply::NullBulk,
-                out,
-            );
+            let keys = vec![src.to_vec()];
+            block(ctx, keys, deadline, TimeoutReply::NullArray, out);
             return Ok(());
         }
         Some(ValueType::List) => {}
