@@ -165,7 +165,7 @@ fn a_client_that_leaves_while_blocked_is_skipped() {
         Frame::Integer(id) => id,
         other => panic!("CLIENT ID: {other:?}"),
     };
-    gone.write_all(&Frame::command(&["BLPOP", "jobs", "0"]).to_bytes())
+    gone.write_all(&Frame::command(["BLPOP", "jobs", "0"]).to_bytes())
         .unwrap();
     wait_blocked(&mut admin, "blpop", 1);
     let stays = spawn(&cg, |c| {
@@ -302,7 +302,7 @@ fn resp3_replies_of_served_and_timed_out_clients() {
         cmd(&mut s, &["BLMOVE", "missing", "d", "LEFT", "LEFT", "0.01"]),
         Frame::Null
     );
-    s.write_all(&Frame::command(&["BLMPOP", "0", "1", "r3", "LEFT", "COUNT", "2"]).to_bytes())
+    s.write_all(&Frame::command(["BLMPOP", "0", "1", "r3", "LEFT", "COUNT", "2"]).to_bytes())
         .unwrap();
     wait_blocked(&mut admin, "blmpop", 1);
     let _: i64 = admin.rpush("r3", &["a", "b", "c"]).unwrap();

@@ -27,15 +27,42 @@ use crate::types::List;
 /// `ERR index out of range` (LSET).
 const OUT_OF_RANGE: CommandError = CommandError::Static("ERR index out of range");
 
-/// Writes one element as a bulk string, from its two stored pieces.
+/// Elements up to this long are written with one copy into the reply (see [`bulk_elem`]).
+const SMALL: usize = 48;
+
+/// Writes one element as a bulk string, from its two stored pieces. A short element (most
+/// list elements) is assembled on the stack and copied into the reply once: per-piece
+/// copies of a few bytes each would cost more than the bytes.
+#[inline]
 pub(crate) fn bulk_elem(out: &mut ReplyBuf, e: Elem<'_>) {
-    if e.head.is_empty() {
-        out.bulk(e.tail);
+    let len = e.len();
+    if len <= SMALL {
+        let mut b = [0u8; SMALL + 8];
+        b[0] = b'$';
+        let mut i = 1;
+        if len >= 10 {
+            b[i] = b'0' + (len / 10) as u8;
+            i += 1;
+        }
+        b[i] = b'0' + (len % 10) as u8;
+        b[i + 1..i + 3].copy_from_slice(b"\r\n");
+        i += 3;
+        b[i..i + e.head.len()].copy_from_slice(e.head);
+        i += e.head.len();
+        b[i..i + e.tail.len()].copy_from_slice(e.tail);
+        i += e.tail.len();
+        b[i..i + 2].copy_from_slice(b"\r\n");
+        out.raw(&b[..i + 2]);
         return;
     }
+    if e.head.is_empty() {
+        return out.bulk(e.tail);
+    }
     let mut n = itoa::Buffer::new();
+    let digits = n.format(len).as_bytes();
+    out.reserve(digits.len() + len + 5);
     out.raw(b"$");
-    out.raw(n.format(e.len()).as_bytes());
+    out.raw(digits);
     out.raw(b"\r\n");
     out.raw(e.head);
     out.raw(e.tail);
@@ -303,6 +330,8 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
     };
     let (from, n) = range(start, stop, l.len());
     out.array(n);
+    // Room for short elements; longer ones grow the buffer as they come.
+    out.reserve(n.min(4096) * 16);
     for e in l.iter_from(from).take(n) {
         bulk_elem(out, e);
     }
@@ -617,6 +646,8 @@ impl Mpop {
             match ctx.type_of(key) {
                 None => continue,
                 Some(ValueType::List) => {}
+                // See BLPOP's retry (`blocking`): a blocked BLMPOP is served by a list.
+                Some(_) if ctx.retrying() => continue,
                 Some(_) => return Err(CommandError::WrongType),
             }
             let n = pop_range(ctx, key, self.end, self.count, true, out)?;

@@ -66,6 +66,9 @@ fn bpop(ctx: &mut Ctx<'_>, args: &Args<'_>, end: End, out: &mut ReplyBuf) -> Cmd
         match ctx.type_of(key) {
             None => continue,
             Some(ValueType::List) => {}
+            // A retry serves the key that became ready, as redis-server serves a blocked
+            // client from that key alone: another key's type is no error then.
+            Some(_) if ctx.retrying() => continue,
             Some(_) => return Err(CommandError::WrongType),
         }
         pop_one(ctx, key, end, true, out)?;
