@@ -242,6 +242,16 @@ fn a_key_of_another_type_leaves_the_client_blocked() {
     let _: i64 = admin.del("k").unwrap();
     let _: i64 = admin.rpush("k", "v").unwrap();
     assert_eq!(waiter.join().unwrap(), Some(("k".into(), "v".into())));
+    // Waiting on two keys: when the second is pushed, the first holding a string by then
+    // is no error — the client is served from the list that became ready, as in 7.0.
+    let waiter = spawn(&cg, |c| {
+        c.brpop::<_, Option<(String, String)>>(&["k1", "k2"], 0.0)
+            .unwrap()
+    });
+    wait_blocked(&mut admin, "brpop", 1);
+    let _: () = admin.set("k1", "a string").unwrap();
+    let _: i64 = admin.rpush("k2", "v2").unwrap();
+    assert_eq!(waiter.join().unwrap(), Some(("k2".into(), "v2".into())));
     // A BLMOVE whose destination became a string answers WRONGTYPE when served, and the
     // element stays where it was.
     let mover = spawn(&cg, |c| {
