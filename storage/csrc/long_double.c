@@ -6,6 +6,7 @@
  * that arithmetic with the platform's C library. */
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -56,4 +57,20 @@ long cachegate_incrbyfloat(const char *cur, size_t cur_len, const char *incr, si
     }
     out[n] = '\0';
     return n;
+}
+
+/* A blocking command's timeout (BLPOP & co.): seconds parsed as a long double, turned into
+ * whole milliseconds rounded up, as redis-server's getTimeoutFromObjectOrReply does.
+ * Returns 1 and sets *ms, or 0 if `s` is not a valid float. Millisecond counts outside the
+ * long long range (inf, 1e300) give LLONG_MIN, the value x86-64's conversion gives in
+ * redis-server, which reads as negative there too. */
+int cachegate_timeout_ms(const char *s, size_t len, long long *ms) {
+    long double v, t;
+    if (!parse(s, len, &v)) return 0;
+    t = ceill(v * 1000.0);
+    if (t >= -9223372036854775808.0L && t < 9223372036854775808.0L)
+        *ms = (long long)t;
+    else
+        *ms = LLONG_MIN;
+    return 1;
 }

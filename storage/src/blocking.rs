@@ -43,9 +43,11 @@ pub(crate) fn write_timeout_reply(r: TimeoutReply, out: &mut ReplyBuf) {
 /// What a blocked client answers when its timeout passes (or CLIENT UNBLOCK … TIMEOUT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutReply {
-    /// A null array (`*-1` in RESP2): BLPOP, BZPOPMIN, BLMPOP, XREAD …
+    /// A null array (`*-1` in RESP2): what every blocking command of redis-server 7.0
+    /// answers when its timeout passes (BLMOVE and BRPOPLPUSH included).
     NullArray,
-    /// A null bulk string (`$-1`): BLMOVE, BRPOPLPUSH.
+    /// A null bulk string (`$-1`): BLMOVE and BRPOPLPUSH when they may not block at all
+    /// (inside MULTI, scripts).
     NullBulk,
 }
 

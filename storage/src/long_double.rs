@@ -1,5 +1,5 @@
-//! INCRBYFLOAT's arithmetic, done in C `long double` like redis-server (see
-//! `csrc/long_double.c` for why).
+//! INCRBYFLOAT's arithmetic, and blocking commands' timeouts, done in C `long double` like
+//! redis-server (see `csrc/long_double.c` for why).
 
 use std::os::raw::{c_char, c_long};
 
@@ -12,6 +12,18 @@ extern "C" {
         out: *mut c_char,
         out_cap: usize,
     ) -> c_long;
+    fn cachegate_timeout_ms(s: *const c_char, len: usize, ms: *mut i64) -> std::os::raw::c_int;
+}
+
+/// A timeout in seconds (fractions allowed) as whole milliseconds rounded up, as
+/// redis-server reads BLPOP's; `None` if it is not a float. Out-of-range values come back
+/// as `i64::MIN` (negative), as they do in redis-server.
+pub fn timeout_ms(arg: &[u8]) -> Option<i64> {
+    let mut ms: i64 = 0;
+    // SAFETY: the pointer/length pair describes `arg`; the C side reads exactly `len` bytes
+    // and writes one i64 (`long long`) through `ms`.
+    let ok = unsafe { cachegate_timeout_ms(arg.as_ptr() as *const c_char, arg.len(), &mut ms) };
+    (ok == 1).then_some(ms)
 }
 
 /// Why an INCRBYFLOAT could not be computed.
@@ -72,5 +84,18 @@ mod tests {
         assert_eq!(s(Some("1"), "nan"), Err(FloatError::NotFloat));
         assert_eq!(s(Some("1"), "inf"), Err(FloatError::NanOrInfinity));
         assert_eq!(s(Some(""), "1"), Err(FloatError::NotFloat));
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(timeout_ms(b"0"), Some(0));
+        assert_eq!(timeout_ms(b"0.01"), Some(10));
+        assert_eq!(timeout_ms(b"0.0001"), Some(1));
+        assert_eq!(timeout_ms(b"1.5"), Some(1500));
+        assert_eq!(timeout_ms(b"-0.5"), Some(-500));
+        assert_eq!(timeout_ms(b"inf"), Some(i64::MIN));
+        assert_eq!(timeout_ms(b"abc"), None);
+        assert_eq!(timeout_ms(b""), None);
+        assert_eq!(timeout_ms(b" 1"), None);
     }
 }

@@ -45,6 +45,18 @@ const CASES: &[Case] = &[
     ("SUNIONSTORE", |a, b| args(&["SUNIONSTORE", a, b, a])),
     ("SDIFF", |a, b| args(&["SDIFF", a, b, a])),
     ("SDIFFSTORE", |a, b| args(&["SDIFFSTORE", b, a, b])),
+    ("LMOVE", |a, b| args(&["LMOVE", a, b, "LEFT", "RIGHT"])),
+    ("RPOPLPUSH", |a, b| args(&["RPOPLPUSH", a, b])),
+    ("BLMOVE", |a, b| {
+        args(&["BLMOVE", a, b, "RIGHT", "LEFT", "0"])
+    }),
+    ("BRPOPLPUSH", |a, b| args(&["BRPOPLPUSH", a, b, "0"])),
+    ("LMPOP", |a, b| {
+        args(&["LMPOP", "2", b, a, "LEFT", "COUNT", "2"])
+    }),
+    ("BLPOP", |a, b| args(&["BLPOP", b, a, "0"])),
+    ("BRPOP", |a, b| args(&["BRPOP", a, b, "0.5"])),
+    ("BLMPOP", |a, b| args(&["BLMPOP", "0", "2", b, a, "RIGHT"])),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -68,6 +80,8 @@ fn run_all(make: fn(&mut Harness, &str)) {
     for (name, case) in CASES {
         for order in 0..2 {
             let mut h = Harness::new();
+            // A blocking command with nothing to pop answers at once (as inside MULTI).
+            h.session.deny_blocking = true;
             fill(&mut h, make);
             for i in (0..KEYS).step_by(2) {
                 let live = format!("ka{i}");
@@ -119,5 +133,12 @@ fn set_values_survive_expired_neighbours() {
 fn intsets_survive_expired_neighbours() {
     run_all(|h, k| {
         h.run(&["SADD", k, "1", "2", "3"]);
+    });
+}
+
+#[test]
+fn list_values_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["RPUSH", k, "a", "b", "c"]);
     });
 }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cachegate_protocols::resp::request::{Args, Batch, RequestLimits, RequestParser};
 use cachegate_protocols::resp::{ProtocolVersion, ReplyBuf};
+use cachegate_storage::command::spec::flag;
 use cachegate_storage::command::{Outcome, Session};
 use common::{dump_keyspace, Harness};
 use proptest::prelude::*;
@@ -202,6 +203,54 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"SDIFFSTORE", &p.key(0), &p.key(1), &p.key(2), &p.key(3)]),
     |p| v(&[b"SINTERCARD", b"2", &p.key(0), &p.key(1)]),
     |p| v(&[b"SUNION", &p.key(0), &p.key(1)]),
+    // lists (blocking commands run with blocking denied, as in MULTI: served when there is
+    // data, the timeout reply otherwise)
+    |p| v(&[b"LPUSH", &p.key(0), &p.v, b"x"]),
+    |p| v(&[b"RPUSH", &p.key(0), &p.v, b"x", b"y"]),
+    |p| v(&[b"LPUSHX", &p.key(0), &p.v]),
+    |p| v(&[b"RPUSHX", &p.key(0), &p.v]),
+    |p| v(&[b"LPOP", &p.key(0)]),
+    |p| v(&[b"RPOP", &p.key(0), &p.num(1)[..1]]),
+    |p| v(&[b"LSET", &p.key(0), &p.num(1)[..1], &p.v]),
+    |p| v(&[b"LSET", &p.key(0), b"-1", b"z"]),
+    |p| v(&[b"LINSERT", &p.key(0), b"BEFORE", b"x", &p.v]),
+    |p| v(&[b"LINSERT", &p.key(0), b"AFTER", &p.v, b"y"]),
+    |p| v(&[b"LREM", &p.key(0), b"-1", b"x"]),
+    |p| v(&[b"LREM", &p.key(0), b"0", &p.v]),
+    |p| v(&[b"LTRIM", &p.key(0), &p.num(1)[..1], b"-2"]),
+    |p| v(&[b"LMOVE", &p.key(0), &p.key(1), b"LEFT", b"RIGHT"]),
+    |p| v(&[b"LMOVE", &p.key(0), &p.key(0), b"RIGHT", b"LEFT"]),
+    |p| v(&[b"RPOPLPUSH", &p.key(0), &p.key(1)]),
+    |p| {
+        v(&[
+            b"LMPOP",
+            b"2",
+            &p.key(0),
+            &p.key(1),
+            b"LEFT",
+            b"COUNT",
+            &p.num(2)[..1],
+        ])
+    },
+    |p| v(&[b"LMPOP", b"1", &p.key(0), b"RIGHT"]),
+    |p| v(&[b"BLPOP", &p.key(0), &p.key(1), b"0.01"]),
+    |p| v(&[b"BRPOP", &p.key(0), b"0"]),
+    |p| v(&[b"BLMOVE", &p.key(0), &p.key(1), b"RIGHT", b"LEFT", b"0"]),
+    |p| v(&[b"BRPOPLPUSH", &p.key(0), &p.key(1), b"1"]),
+    |p| {
+        v(&[
+            b"BLMPOP",
+            b"0",
+            b"2",
+            &p.key(0),
+            &p.key(1),
+            b"RIGHT",
+            b"COUNT",
+            b"2",
+        ])
+    },
+    |p| v(&[b"LRANGE", &p.key(0), b"0", b"-1"]),
+    |p| v(&[b"LINDEX", &p.key(0), b"0"]),
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
@@ -239,6 +288,14 @@ fn replay(h: &mut Harness, stream: &[u8]) {
     h.store.begin_batch();
     for r in &batch.requests {
         let args: Args<'_> = batch.args(stream, r);
+        // Blocking commands reach the stream as their non-blocking forms (BLPOP → LPOP …).
+        if let Ok(id) = h.store.commands.resolve(&args) {
+            assert!(
+                !h.store.commands.spec(id).has(flag::BLOCKING),
+                "a blocking command in the stream: {:?}",
+                String::from_utf8_lossy(args.get(0))
+            );
+        }
         let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
         let outcome = h.store.execute(&mut h.session, &args, &mut out);
         assert_eq!(outcome, Outcome::Done);
@@ -264,6 +321,8 @@ proptest! {
             hash_max_listpack_value: 4,
             hll_sparse_max_bytes: 40,
             set_max_intset_entries: 4,
+            // Two elements a node: lists become nodes, split and merge.
+            list_max_listpack_size: 2,
             ..Default::default()
         };
         let mut a = Harness::new();
@@ -273,7 +332,8 @@ proptest! {
         let mut b = Harness::new();
         b.store.thresholds = small;
         b.clock.advance(-LAG);
-        let mut session = Session::default();
+        // Blocking commands answer at once when they would block (as inside MULTI).
+        let mut session = Session { deny_blocking: true, ..Session::default() };
         for s in steps {
             let clock = a.clock.clone();
             let now = || cachegate_storage::clock::Clock::now_ms(&clock);

@@ -33,6 +33,7 @@ pub mod hyperloglog;
 pub mod introspect;
 pub mod keys;
 pub mod latency;
+pub mod list;
 pub mod registry;
 pub mod scan;
 pub mod set;

@@ -123,8 +123,17 @@ pub(crate) fn digest_elements(
     d: &mut crate::digest::Digest20,
     ops: &mut crate::digest::DigestOps,
 ) {
-    // Sets: the xor of the members, in any order. Lists, sorted sets and streams add
-    // their rules here.
+    // Lists: each element mixed in, head to tail.
+    if let Some(list) = v.collection::<List>() {
+        let mut buf = Vec::new();
+        for e in list.iter() {
+            buf.clear();
+            e.copy_into(&mut buf);
+            (ops.mix)(d, &buf);
+        }
+    }
+    // Sets: the xor of the members, in any order. Sorted sets and streams add their rules
+    // here.
     if let Some(set) = v.collection::<Set>() {
         for m in set.iter() {
             m.with_bytes(|b| (ops.xor)(d, b));
@@ -143,6 +152,10 @@ pub fn for_each_element(v: &crate::keyspace::entry::View<'_>, f: &mut dyn FnMut(
     } else if let Some(set) = v.collection::<Set>() {
         for m in set.iter() {
             m.with_bytes(&mut *f);
+        }
+    } else if let Some(list) = v.collection::<List>() {
+        for e in list.iter() {
+            f(&e.to_vec());
         }
     }
 }

@@ -94,7 +94,7 @@ pub struct KeyDump {
 /// element in an order that does not depend on the encoding.
 pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
     use cachegate_storage::keyspace::entry::ValueType;
-    use cachegate_storage::types::Hash;
+    use cachegate_storage::types::{Hash, List};
     let esc = |b: &[u8]| b.escape_ascii().to_string();
     match v.value_type() {
         ValueType::String => esc(v.value()),
@@ -116,6 +116,13 @@ pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
             let mut members: Vec<String> = s.iter().map(|m| esc(&m.to_vec())).collect();
             members.sort();
             members.join(",")
+        }
+        ValueType::List => {
+            let Some(l) = v.collection::<List>() else {
+                return "?".into();
+            };
+            let items: Vec<String> = l.iter().map(|e| esc(&e.to_vec())).collect();
+            format!("{items:?}")
         }
         other => format!("<{} x{}>", other.name(), v.elements()),
     }
