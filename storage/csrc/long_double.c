@@ -74,3 +74,21 @@ int cachegate_timeout_ms(const char *s, size_t len, long long *ms) {
         *ms = LLONG_MIN;
     return 1;
 }
+
+/* SORT's numeric weight: strtod of the value read as a C string (it ends at a NUL byte),
+ * which must be consumed whole, not overflow or underflow (ERANGE) and not be NaN, as
+ * redis-server's sortCommandGeneric requires. Returns 1 and sets *out, or 0. */
+int cachegate_sort_score(const char *s, size_t len, double *out) {
+    char stack[128];
+    char *buf = len < sizeof(stack) ? stack : malloc(len + 1);
+    char *end;
+    int ok;
+    if (buf == NULL) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    *out = strtod(buf, &end);
+    ok = end[0] == '\0' && errno != ERANGE && !isnan(*out);
+    if (buf != stack) free(buf);
+    return ok;
+}

@@ -30,6 +30,12 @@ const CASES: &[Case] = &[
     ("EXISTS", |a, b| args(&["EXISTS", a, b, a])),
     ("DEL", |a, b| args(&["DEL", b, a])),
     ("MSETNX", |a, b| args(&["MSETNX", a, "x", b, "y"])),
+    ("SORT STORE", |a, b| args(&["SORT", a, "ALPHA", "STORE", b])),
+    ("SORT BY GET", |a, b| {
+        args(&[
+            "SORT", a, "BY", "k*", "GET", "#", "GET", "k*", "ALPHA", "STORE", b,
+        ])
+    }),
     ("BITOP", |a, b| args(&["BITOP", "OR", a, b, a])),
     ("BITOP dest", |a, b| args(&["BITOP", "AND", b, a])),
     ("PFMERGE", |a, b| args(&["PFMERGE", a, b])),

@@ -102,6 +102,24 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"EXISTS", &p.key(0)]),
     |_| v(&[b"RANDOMKEY"]),
     |_| v(&[b"SCAN", b"0", b"COUNT", b"100"]),
+    // SORT … STORE
+    |p| v(&[b"SORT", &p.key(0), b"ALPHA", b"STORE", &p.key(1)]),
+    |p| v(&[b"SORT", &p.key(0), b"BY", b"nosort", b"STORE", &p.key(1)]),
+    |p| {
+        v(&[
+            b"SORT",
+            &p.key(0),
+            b"BY",
+            b"k*",
+            b"GET",
+            b"#",
+            b"GET",
+            b"k*",
+            b"ALPHA",
+            b"STORE",
+            &p.key(1),
+        ])
+    },
     // hashes
     |p| v(&[b"HSET", &p.key(0), &p.field(1), &p.v, &p.field(2), b"x"]),
     |p| v(&[b"HMSET", &p.key(0), &p.field(1), &p.v]),

@@ -38,6 +38,7 @@ pub mod registry;
 pub mod scan;
 pub mod set;
 pub mod setops;
+pub mod sort;
 pub mod spec;
 pub mod string;
 pub mod table;

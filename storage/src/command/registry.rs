@@ -18,8 +18,8 @@ use cachegate_protocols::resp::request::Args;
 
 use super::spec::{CommandSpec, Handler, StoreFn};
 use super::{
-    bitmap, conn, db, hash, hyperloglog, introspect, keys, latency, list, set, setops, string,
-    table,
+    bitmap, conn, db, hash, hyperloglog, introspect, keys, latency, list, set, setops, sort,
+    string, table,
 };
 
 /// The store-side handler lists, one per family module.
@@ -32,6 +32,7 @@ const FAMILIES: &[&[(&str, StoreFn)]] = &[
     set::HANDLERS,
     setops::HANDLERS,
     list::HANDLERS,
+    sort::HANDLERS,
     db::HANDLERS,
     conn::HANDLERS,
     introspect::HANDLERS,
