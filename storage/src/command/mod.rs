@@ -25,6 +25,7 @@
 pub mod args;
 pub mod conn;
 pub mod db;
+pub mod geo;
 pub mod hash;
 pub mod introspect;
 pub mod keys;
@@ -34,6 +35,7 @@ pub mod scan;
 pub mod spec;
 pub mod string;
 pub mod table;
+pub mod zset;
 
 use std::borrow::Cow;
 

@@ -18,6 +18,7 @@ use cachegate_protocols::resp::request::Args;
 
 use super::spec::{CommandSpec, Handler, StoreFn};
 use super::{conn, db, hash, introspect, keys, latency, string, table};
+use super::{geo, zset};
 
 /// The store-side handler lists, one per family module.
 const FAMILIES: &[&[(&str, StoreFn)]] = &[
@@ -27,6 +28,8 @@ const FAMILIES: &[&[(&str, StoreFn)]] = &[
     db::HANDLERS,
     conn::HANDLERS,
     introspect::HANDLERS,
+    zset::HANDLERS,
+    geo::HANDLERS,
 ];
 
 /// Commands the server executes rather than the store (QUIT, HELLO, INFO, CONFIG, CLIENT…):

@@ -4,8 +4,8 @@
 //! **Storage.** In the packed encoding a score is one element of the [`super::Packed`]
 //! sequence whose length says its form: 0 bytes is `0`; 1 to 7 bytes a little-endian
 //! two's-complement integer (scores that are whole numbers below 2⁵³, the common case, take
-//! one to four bytes); 8 bytes the IEEE-754 bits. Every double round-trips exactly (`-0`
-//! and NaN-free infinities included), as redis-server's listpack strings do.
+//! one to four bytes); 8 bytes the IEEE-754 bits. Every double round-trips exactly
+//! (infinities included) except `-0`, which becomes `0` as in redis-server's listpack.
 //!
 //! **Parsing.** redis-server reads scores with `strtod` (`string2d`: the whole argument,
 //! no leading space, no overflow or underflow to zero, no NaN) and range bounds with
@@ -23,10 +23,12 @@ extern "C" {
 #[inline]
 pub fn encode(score: f64) -> ([u8; 8], usize) {
     const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if score == 0.0 && score.is_sign_positive() {
+    // `-0` packs as `0`: redis-server's listpack stores the text "-0", which it reads back
+    // as the integer 0 (its tree keeps `-0`).
+    if score == 0.0 {
         return ([0; 8], 0);
     }
-    if score.fract() == 0.0 && score.abs() < LIMIT && !(score == 0.0) {
+    if score.fract() == 0.0 && score.abs() < LIMIT {
         let v = score as i64;
         let bytes = v.to_le_bytes();
         // The fewest bytes whose sign extension gives `v` back.
@@ -139,6 +141,37 @@ pub fn parse(arg: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// What a number out of a double's range would be as a `long double` (blocking timeouts
+/// are read with `strtold`, whose range is far wider).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extended {
+    /// Larger than any double.
+    Huge,
+    /// Closer to zero than any double, on this side of it.
+    Tiny {
+        /// Below zero.
+        negative: bool,
+    },
+}
+
+/// For an argument [`parse`] rejects only for its range: how it is out of range.
+pub fn parse_extended(arg: &[u8]) -> Option<Extended> {
+    if arg.is_empty() || arg[0].is_ascii_whitespace() || arg[0] == 0x0b {
+        return None;
+    }
+    let (v, used) = c_strtod(arg);
+    if used != arg.len() || v.is_nan() || !out_of_range(v, arg) {
+        return None;
+    }
+    Some(if v.is_infinite() {
+        Extended::Huge
+    } else {
+        Extended::Tiny {
+            negative: v.is_sign_negative(),
+        }
+    })
+}
+
 /// A score range bound (`zslParseRange`): `(` makes it exclusive; the rest is read by
 /// `strtod` as a C string and must be used up. `None` is `ERR min or max is not a float`.
 pub fn parse_bound(arg: &[u8]) -> Option<(f64, bool)> {
@@ -165,7 +198,6 @@ mod tests {
     fn codec_round_trips() {
         for v in [
             0.0,
-            -0.0,
             1.0,
             -1.0,
             127.0,
@@ -187,7 +219,7 @@ mod tests {
         }
         assert_eq!(encode(0.0).1, 0);
         assert_eq!(encode(5.0).1, 1);
-        assert_eq!(encode(-0.0).1, 8);
+        assert_eq!(encode(-0.0).1, 0);
         assert_eq!(encode(1000.0).1, 2);
     }
 

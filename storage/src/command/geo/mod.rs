@@ -1,0 +1,4 @@
+//! Geo commands.
+use super::spec::StoreFn;
+/// Geo handlers.
+pub(crate) const HANDLERS: &[(&str, StoreFn)] = &[];
