@@ -3,7 +3,7 @@
 //! Random picks are uniform over ranks (select by rank is O(log n) on the tree), where
 //! redis-server samples its dict; which members come out is random in both, and the rules
 //! that are not random are redis-server's: a count at least the size returns the whole set
-//! in order, a negative count allows repetitions, WITHSCORES pairs nest in RESP3.
+//! (in reverse order), a negative count allows repetitions, WITHSCORES pairs nest in RESP3.
 
 use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
@@ -110,8 +110,10 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cm
     }
     let count = count as usize;
     if count >= len {
+        // The whole set, last first: redis-server's set-operation iterator walks from the
+        // tail.
         items(len, out);
-        for (m, s) in z.iter() {
+        for (m, s) in z.iter_rev_from(len - 1) {
             emit(out, m, s);
         }
         return Ok(());
