@@ -14,6 +14,7 @@
 //! to date as it changes, so the keyspace's memory accounting is O(1) per write), and its
 //! `OBJECT ENCODING` name.
 
+pub mod geohash;
 pub mod hash;
 pub mod list;
 pub mod listpack;
