@@ -94,7 +94,7 @@ pub struct KeyDump {
 /// element in an order that does not depend on the encoding.
 pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
     use cachegate_storage::keyspace::entry::ValueType;
-    use cachegate_storage::types::Hash;
+    use cachegate_storage::types::{Hash, ZSet};
     let esc = |b: &[u8]| b.escape_ascii().to_string();
     match v.value_type() {
         ValueType::String => esc(v.value()),
@@ -108,6 +108,16 @@ pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
                 .collect();
             pairs.sort();
             pairs.join(",")
+        }
+        ValueType::ZSet => {
+            let Some(z) = v.collection::<ZSet>() else {
+                return "?".into();
+            };
+            // In order, scores by their bits (`-0` and `0` differ).
+            z.iter()
+                .map(|(m, s)| format!("{}={:x}", esc(m), s.to_bits()))
+                .collect::<Vec<_>>()
+                .join(",")
         }
         other => format!("<{} x{}>", other.name(), v.elements()),
     }
