@@ -2,8 +2,8 @@
 //!
 //! Two encodings, as Redis 7.0 has them:
 //!
-//! * **packed** (`listpack`, [`packed`]): members and scores alternating in one buffer in
-//!   (score, member) order, held inline in the keyspace entry;
+//! * **packed** (`listpack`, [`packed`]): members and scores in one buffer in (score,
+//!   member) order, whole-number scores as differences, held inline in the keyspace entry;
 //! * **tree** (`skiplist`, [`tree::ZTree`]): an order-statistic B+tree over one node per
 //!   member, with a member index: O(log n) insert, delete, rank and range bounds, O(1)
 //!   score lookups.
@@ -24,16 +24,16 @@ pub mod packed;
 pub mod score;
 pub mod tree;
 
-use super::listpack::{Packed, PackedRef};
 use super::{Collection, Thresholds};
 use crate::keyspace::entry::{kind, Kind, ValueType};
+pub use packed::{ZPacked, ZPackedRef};
 pub use tree::ZTree;
 
 /// A sorted set value; see the module doc.
 #[derive(Clone, Debug)]
 pub enum ZSet {
     /// Members and scores alternating, small.
-    Packed(Packed),
+    Packed(ZPacked),
     /// The B+tree and member index.
     Tree(ZTree),
 }
@@ -48,7 +48,7 @@ impl Default for ZSet {
 #[derive(Clone, Copy)]
 pub enum ZSetRef<'a> {
     /// The packed encoding.
-    Packed(PackedRef<'a>),
+    Packed(ZPackedRef<'a>),
     /// The tree encoding.
     Tree(&'a ZTree),
 }
@@ -56,7 +56,7 @@ pub enum ZSetRef<'a> {
 impl ZSet {
     /// An empty sorted set (packed).
     pub fn new() -> Self {
-        ZSet::Packed(Packed::new())
+        ZSet::Packed(ZPacked::new())
     }
 
     /// A read view.
@@ -82,13 +82,7 @@ impl ZSet {
             }
             ZSet::Tree(z)
         } else {
-            let mut p = Packed::new();
-            for (m, s) in items {
-                let (b, n) = score::encode(*s);
-                p.push(m.as_ref());
-                p.push(&b[..n]);
-            }
-            ZSet::Packed(p)
+            ZSet::Packed(ZPacked::from_sorted(items))
         }
     }
 
@@ -99,8 +93,8 @@ impl ZSet {
             return;
         };
         let mut z = ZTree::new();
-        z.reserve(packed::len(p.view()));
-        for (_, m, s) in packed::pairs(p.view()) {
+        z.reserve(p.view().len());
+        for (_, m, s) in p.view().pairs() {
             z.insert(m, s);
         }
         *self = ZSet::Tree(z);
@@ -110,14 +104,14 @@ impl ZSet {
     /// threshold.
     pub fn insert(&mut self, member: &[u8], score: f64, t: &Thresholds) {
         if let ZSet::Packed(p) = self {
-            if packed::len(p.view()) + 1 > t.zset_max_listpack_entries
+            if p.view().len() + 1 > t.zset_max_listpack_entries
                 || member.len() > t.zset_max_listpack_value
             {
                 self.convert();
             }
         }
         match self {
-            ZSet::Packed(p) => packed::insert(p, member, score),
+            ZSet::Packed(p) => p.insert(member, score),
             ZSet::Tree(z) => z.insert(member, score),
         }
     }
@@ -126,9 +120,8 @@ impl ZSet {
     pub fn update(&mut self, member: &[u8], score: f64) {
         match self {
             ZSet::Packed(p) => {
-                if let Some((pos, _)) = packed::find(p.view(), member) {
-                    packed::remove_at(p, pos);
-                    packed::insert(p, member, score);
+                if p.remove(member).is_some() {
+                    p.insert(member, score);
                 }
             }
             ZSet::Tree(z) => z.update(member, score),
@@ -138,11 +131,7 @@ impl ZSet {
     /// Removes `member`; its score if it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Packed(p) => {
-                let (pos, s) = packed::find(p.view(), member)?;
-                packed::remove_at(p, pos);
-                Some(s)
-            }
+            ZSet::Packed(p) => p.remove(member),
             ZSet::Tree(z) => z.remove(member),
         }
     }
@@ -155,8 +144,7 @@ impl ZSet {
         }
         match self {
             ZSet::Packed(p) => {
-                let pos = packed::position(p.view(), start);
-                p.remove_at(pos, 2 * (end - start));
+                p.remove_ranks(start, end - start);
                 end - start
             }
             ZSet::Tree(z) => z.remove_ranks(start, end),
@@ -187,8 +175,8 @@ impl ZSet {
 pub enum RangeIter<'a> {
     /// Forward over packed pairs.
     Packed(packed::Pairs<'a>),
-    /// Backward over packed pairs: the positions still to visit, last first.
-    PackedRev(PackedRef<'a>, Vec<usize>),
+    /// Backward over packed pairs: the pairs still to visit, last first.
+    PackedRev(Vec<(&'a [u8], f64)>),
     /// Over the tree, either way.
     Tree(tree::Iter<'a>),
 }
@@ -199,11 +187,7 @@ impl<'a> Iterator for RangeIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             RangeIter::Packed(it) => it.next().map(|(_, m, s)| (m, s)),
-            RangeIter::PackedRev(p, positions) => {
-                let pos = positions.pop()?;
-                let (m, next) = p.at(pos);
-                Some((m, score::decode(p.at(next).0)))
-            }
+            RangeIter::PackedRev(pairs) => pairs.pop(),
             RangeIter::Tree(it) => it.next(),
         }
     }
@@ -213,7 +197,7 @@ impl<'a> ZSetRef<'a> {
     /// Number of members.
     pub fn len(&self) -> usize {
         match self {
-            ZSetRef::Packed(p) => packed::len(*p),
+            ZSetRef::Packed(p) => p.len(),
             ZSetRef::Tree(z) => z.len(),
         }
     }
@@ -226,7 +210,7 @@ impl<'a> ZSetRef<'a> {
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSetRef::Packed(p) => packed::find(*p, member).map(|(_, s)| s),
+            ZSetRef::Packed(p) => p.find(member).map(|(_, _, s)| s),
             ZSetRef::Tree(z) => z.score(member),
         }
     }
@@ -234,7 +218,7 @@ impl<'a> ZSetRef<'a> {
     /// The 0-based rank of `member` in (score, member) order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match self {
-            ZSetRef::Packed(p) => packed::pairs(*p).position(|(_, m, _)| m == member),
+            ZSetRef::Packed(p) => p.pairs().position(|(_, m, _)| m == member),
             ZSetRef::Tree(z) => z.rank(member),
         }
     }
@@ -242,7 +226,7 @@ impl<'a> ZSetRef<'a> {
     /// The member and score of rank `rank`.
     pub fn get(&self, rank: usize) -> Option<(&'a [u8], f64)> {
         match self {
-            ZSetRef::Packed(p) => packed::pairs(*p).nth(rank).map(|(_, m, s)| (m, s)),
+            ZSetRef::Packed(p) => p.pairs().nth(rank).map(|(_, m, s)| (m, s)),
             ZSetRef::Tree(z) => z.get(rank),
         }
     }
@@ -252,7 +236,8 @@ impl<'a> ZSetRef<'a> {
     /// descends in O(log n).
     pub fn partition(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match self {
-            ZSetRef::Packed(p) => packed::pairs(*p)
+            ZSetRef::Packed(p) => p
+                .pairs()
                 .take_while(|(_, m, s)| pred(*s, m))
                 .count(),
             ZSetRef::Tree(z) => z.partition(pred),
@@ -263,7 +248,7 @@ impl<'a> ZSetRef<'a> {
     pub fn iter_from(&self, rank: usize) -> RangeIter<'a> {
         match self {
             ZSetRef::Packed(p) => {
-                let mut it = packed::pairs(*p);
+                let mut it = p.pairs();
                 if rank > 0 {
                     it.nth(rank - 1);
                 }
@@ -277,12 +262,12 @@ impl<'a> ZSetRef<'a> {
     pub fn iter_rev_from(&self, rank: usize) -> RangeIter<'a> {
         match self {
             ZSetRef::Packed(p) => {
-                let positions = if rank < self.len() {
-                    packed::pairs(*p).take(rank + 1).map(|(pos, _, _)| pos).collect()
+                let pairs = if rank < self.len() {
+                    p.pairs().take(rank + 1).map(|(_, m, s)| (m, s)).collect()
                 } else {
                     Vec::new()
                 };
-                RangeIter::PackedRev(*p, positions)
+                RangeIter::PackedRev(pairs)
             }
             ZSetRef::Tree(z) => RangeIter::Tree(z.iter_rev_from(rank)),
         }
@@ -343,7 +328,7 @@ impl Kind for ZSet {
     }
 
     fn inline_ref(_k: u8, bytes: &[u8]) -> ZSetRef<'_> {
-        ZSetRef::Packed(PackedRef::new(bytes))
+        ZSetRef::Packed(ZPackedRef::new(bytes))
     }
 
     fn as_ref(&self) -> ZSetRef<'_> {
@@ -351,7 +336,7 @@ impl Kind for ZSet {
     }
 
     fn from_inline(_k: u8, bytes: &[u8]) -> Self {
-        ZSet::Packed(Packed::from_bytes(bytes))
+        ZSet::Packed(ZPacked::from_bytes(bytes))
     }
 
     fn as_inline(&self) -> Option<(u8, &[u8])> {
@@ -364,7 +349,7 @@ impl Kind for ZSet {
 
 /// Elements of an inline value.
 pub(crate) fn inline_len(_k: u8, bytes: &[u8]) -> usize {
-    PackedRef::new(bytes).len() / 2
+    ZPackedRef::new(bytes).len()
 }
 
 #[cfg(test)]

@@ -1,11 +1,4 @@
-//! Scores: how the packed encoding stores them, and reading them from arguments the way
-//! redis-server reads doubles.
-//!
-//! **Storage.** In the packed encoding a score is one element of the [`super::Packed`]
-//! sequence whose length says its form: 0 bytes is `0`; 1 to 7 bytes a little-endian
-//! two's-complement integer (scores that are whole numbers below 2⁵³, the common case, take
-//! one to four bytes); 8 bytes the IEEE-754 bits. Every double round-trips exactly
-//! (infinities included) except `-0`, which becomes `0` as in redis-server's listpack.
+//! Reading doubles from arguments the way redis-server reads them.
 //!
 //! **Parsing.** redis-server reads scores with `strtod` (`string2d`: the whole argument,
 //! no leading space, no overflow or underflow to zero, no NaN) and range bounds with
@@ -17,47 +10,6 @@ use std::os::raw::c_char;
 
 extern "C" {
     fn strtod(s: *const c_char, end: *mut *mut c_char) -> f64;
-}
-
-/// Encodes a score for the packed form: the bytes and how many of them are used.
-#[inline]
-pub fn encode(score: f64) -> ([u8; 8], usize) {
-    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
-    // `-0` packs as `0`: redis-server's listpack stores the text "-0", which it reads back
-    // as the integer 0 (its tree keeps `-0`).
-    if score == 0.0 {
-        return ([0; 8], 0);
-    }
-    if score.fract() == 0.0 && score.abs() < LIMIT {
-        let v = score as i64;
-        let bytes = v.to_le_bytes();
-        // The fewest bytes whose sign extension gives `v` back.
-        let mut n = 1;
-        while n < 7 {
-            let shift = 64 - 8 * n;
-            if (v << shift) >> shift == v {
-                break;
-            }
-            n += 1;
-        }
-        return (bytes, n);
-    }
-    (score.to_le_bytes(), 8)
-}
-
-/// Decodes a score written by [`encode`].
-#[inline]
-pub fn decode(b: &[u8]) -> f64 {
-    match b.len() {
-        0 => 0.0,
-        8 => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-        n => {
-            let mut buf = [0u8; 8];
-            buf[..n].copy_from_slice(&b[..n]);
-            let shift = 64 - 8 * n as u32;
-            ((i64::from_le_bytes(buf) << shift) >> shift) as f64
-        }
-    }
 }
 
 /// C `strtod` on `s` read as a C string (up to its first NUL): the value and how many
@@ -193,35 +145,6 @@ pub fn parse_bound(arg: &[u8]) -> Option<(f64, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codec_round_trips() {
-        for v in [
-            0.0,
-            1.0,
-            -1.0,
-            127.0,
-            128.0,
-            -129.0,
-            1e15,
-            9_007_199_254_740_991.0,
-            9_007_199_254_740_992.0,
-            -9_007_199_254_740_993.0,
-            1.5,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::MIN_POSITIVE,
-            f64::MAX,
-        ] {
-            let (b, n) = encode(v);
-            let back = decode(&b[..n]);
-            assert_eq!(back.to_bits(), v.to_bits(), "{v}");
-        }
-        assert_eq!(encode(0.0).1, 0);
-        assert_eq!(encode(5.0).1, 1);
-        assert_eq!(encode(-0.0).1, 0);
-        assert_eq!(encode(1000.0).1, 2);
-    }
 
     #[test]
     fn parses_like_string2d() {
