@@ -8,13 +8,14 @@ use cachegate_protocols::resp::{ProtocolVersion, ReplyBuf};
 use cachegate_storage::command::{Outcome, Session};
 use common::{bulk, int, Harness};
 
-
 fn execute(h: &mut Harness, session: &mut Session, argv: &[&str]) -> (Outcome, Vec<u8>) {
     let v: Vec<&[u8]> = argv.iter().map(|s| s.as_bytes()).collect();
     let (base, spans) = lay_out(&v);
     let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
     h.store.begin_batch();
-    let o = h.store.execute(session, &Args::new(&base, &spans), &mut out);
+    let o = h
+        .store
+        .execute(session, &Args::new(&base, &spans), &mut out);
     h.store.end_batch(1);
     (o, out.as_bytes().to_vec())
 }
@@ -34,13 +35,23 @@ fn blocked_pops_are_served_and_replay_as_zpop() {
         client_id: 8,
         ..Session::default()
     };
-    let (o, _) = execute(&mut h, &mut second, &["BZMPOP", "1.5", "1", "z", "MAX", "COUNT", "2"]);
+    let (o, _) = execute(
+        &mut h,
+        &mut second,
+        &["BZMPOP", "1.5", "1", "z", "MAX", "COUNT", "2"],
+    );
     assert!(matches!(o, Outcome::Blocked { deadline: Some(_) }), "{o:?}");
     let _ = h.store.writes.take();
     let mut writer = Session::default();
-    h.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"]);
+    h.run(&[
+        "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
+    ]);
     let served = h.store.serve_blocked();
-    assert_eq!(served.len(), 2, "both clients are served, first blocked first");
+    assert_eq!(
+        served.len(),
+        2,
+        "both clients are served, first blocked first"
+    );
     assert_eq!(served[0].client_id, 7);
     assert_eq!(served[0].reply, b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
     assert_eq!(served[1].client_id, 8);
@@ -51,13 +62,26 @@ fn blocked_pops_are_served_and_replay_as_zpop() {
     let stream = String::from_utf8_lossy(&h.store.writes.take()).into_owned();
     assert!(stream.contains("ZADD"), "{stream}");
     assert!(stream.contains("ZPOPMIN\r\n$1\r\nz"), "{stream}");
-    assert!(stream.contains("ZPOPMAX\r\n$1\r\nz\r\n$1\r\n2\r\n"), "{stream}");
+    assert!(
+        stream.contains("ZPOPMAX\r\n$1\r\nz\r\n$1\r\n2\r\n"),
+        "{stream}"
+    );
     assert!(!stream.contains("BZ"), "{stream}");
     // Non-blocking forms replay as redis-server rewrites them.
-    let (_, reply) = execute(&mut h, &mut writer, &["ZMPOP", "1", "z", "MAX", "COUNT", "5"]);
-    assert_eq!(reply, b"*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    let (_, reply) = execute(
+        &mut h,
+        &mut writer,
+        &["ZMPOP", "1", "z", "MAX", "COUNT", "5"],
+    );
+    assert_eq!(
+        reply,
+        b"*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
     let stream = String::from_utf8_lossy(&h.store.writes.take()).into_owned();
-    assert!(stream.contains("ZPOPMAX\r\n$1\r\nz\r\n$1\r\n2\r\n"), "{stream}");
+    assert!(
+        stream.contains("ZPOPMAX\r\n$1\r\nz\r\n$1\r\n2\r\n"),
+        "{stream}"
+    );
     assert_eq!(h.run(&["EXISTS", "z"]), int(0));
 }
 
@@ -85,7 +109,10 @@ fn geoadd_replays_as_zadd_with_the_scores() {
     h.store.writes.enabled = true;
     h.run(&["GEOADD", "g", "CH", "13.361389", "38.115556", "Palermo"]);
     let stream = String::from_utf8_lossy(&h.store.writes.take()).into_owned();
-    assert!(stream.contains("zadd\r\n$1\r\ng\r\n$2\r\nCH\r\n$16\r\n3479099956230698\r\n$7\r\nPalermo"), "{stream}");
+    assert!(
+        stream.contains("zadd\r\n$1\r\ng\r\n$2\r\nCH\r\n$16\r\n3479099956230698\r\n$7\r\nPalermo"),
+        "{stream}"
+    );
     assert_eq!(h.run(&["ZSCORE", "g", "Palermo"]), bulk("3479099956230698"));
 }
 

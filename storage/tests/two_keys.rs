@@ -33,15 +33,29 @@ const CASES: &[Case] = &[
     ("ZUNIONSTORE", |a, b| args(&["ZUNIONSTORE", a, "2", b, a])),
     ("ZINTERSTORE", |a, b| args(&["ZINTERSTORE", b, "2", a, b])),
     ("ZDIFFSTORE", |a, b| args(&["ZDIFFSTORE", a, "2", a, b])),
-    ("ZUNION", |a, b| args(&["ZUNION", "3", a, b, a, "WITHSCORES"])),
+    ("ZUNION", |a, b| {
+        args(&["ZUNION", "3", a, b, a, "WITHSCORES"])
+    }),
     ("ZINTER", |a, b| args(&["ZINTER", "2", a, b])),
     ("ZDIFF", |a, b| args(&["ZDIFF", "2", a, b])),
     ("ZINTERCARD", |a, b| args(&["ZINTERCARD", "2", a, b])),
-    ("ZRANGESTORE", |a, b| args(&["ZRANGESTORE", a, b, "0", "-1"])),
+    ("ZRANGESTORE", |a, b| {
+        args(&["ZRANGESTORE", a, b, "0", "-1"])
+    }),
     ("ZMPOP", |a, b| args(&["ZMPOP", "2", a, b, "MIN"])),
     ("BZPOPMIN", |a, b| args(&["BZPOPMIN", a, b, "0"])),
     ("GEOSEARCHSTORE", |a, b| {
-        args(&["GEOSEARCHSTORE", a, b, "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"])
+        args(&[
+            "GEOSEARCHSTORE",
+            a,
+            b,
+            "FROMLONLAT",
+            "0",
+            "0",
+            "BYRADIUS",
+            "1",
+            "km",
+        ])
     }),
     ("GEORADIUS STORE", |a, b| {
         args(&["GEORADIUS", a, "0", "0", "1", "km", "STORE", b])

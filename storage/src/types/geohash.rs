@@ -298,8 +298,16 @@ impl Search {
         let lon_top = rad_deg(w / EARTH_RADIUS / deg_rad(self.lat + lat_delta).cos());
         let lon_bottom = rad_deg(w / EARTH_RADIUS / deg_rad(self.lat - lat_delta).cos());
         let south = self.lat < 0.0;
-        let min_lon = if south { self.lon - lon_bottom } else { self.lon - lon_top };
-        let max_lon = if south { self.lon + lon_bottom } else { self.lon + lon_top };
+        let min_lon = if south {
+            self.lon - lon_bottom
+        } else {
+            self.lon - lon_top
+        };
+        let max_lon = if south {
+            self.lon + lon_bottom
+        } else {
+            self.lon + lon_top
+        };
         (min_lon, self.lat - lat_delta, max_lon, self.lat + lat_delta)
     }
 

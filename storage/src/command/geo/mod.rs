@@ -55,7 +55,11 @@ pub(crate) fn unit(arg: &[u8]) -> Result<f64, CommandError> {
 pub(crate) fn write_distance(out: &mut ReplyBuf, d: f64) {
     let v = (d * 10000.0).round_ties_even() as i64;
     let s = if v < 0 {
-        format!("-{}.{:04}", v.unsigned_abs() / 10000, v.unsigned_abs() % 10000)
+        format!(
+            "-{}.{:04}",
+            v.unsigned_abs() / 10000,
+            v.unsigned_abs() % 10000
+        )
     } else {
         format!("{}.{:04}", v / 10000, v % 10000)
     };
@@ -101,7 +105,7 @@ pub fn geoadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
         at += 1;
     }
     let rest = args.len() - at;
-    if rest % 3 != 0 || rest == 0 || (xx && nx) {
+    if !rest.is_multiple_of(3) || rest == 0 || (xx && nx) {
         return Err(CommandError::Syntax);
     }
     let mut points = Vec::with_capacity((rest / 3).min(1024));

@@ -42,7 +42,9 @@ struct Found<'a> {
 fn member_pos(z: &ZSetRef<'_>, member: &[u8]) -> Result<(f64, f64), CommandError> {
     z.score(member)
         .map(geohash::decode_score)
-        .ok_or(CommandError::Static("ERR could not decode requested zset member"))
+        .ok_or(CommandError::Static(
+            "ERR could not decode requested zset member",
+        ))
 }
 
 /// The sorted set at `key` after the command's one counted lookup (no statistics, no LRU).
@@ -177,10 +179,7 @@ fn generic(
                 return Err(CommandError::Static("ERR COUNT must be > 0"));
             }
             i += 1;
-        } else if (is(a, "store") || is(a, "storedist"))
-            && i + 1 < remaining
-            && !ro
-            && !search_kind
+        } else if (is(a, "store") || is(a, "storedist")) && i + 1 < remaining && !ro && !search_kind
         {
             storekey = Some(args.get(base + i + 1));
             storedist = is(a, "storedist");
@@ -208,7 +207,9 @@ fn generic(
             let h = crate::types::zset::score::parse(args.get(base + i + 2))
                 .ok_or(CommandError::Static("ERR need numeric height"))?;
             if h < 0.0 || w < 0.0 {
-                return Err(CommandError::Static("ERR height or width cannot be negative"));
+                return Err(CommandError::Static(
+                    "ERR height or width cannot be negative",
+                ));
             }
             let u = unit(args.get(base + i + 3))?;
             shape = Some((
@@ -245,7 +246,9 @@ fn generic(
         ]));
     }
     if any && count == 0 {
-        return Err(CommandError::Static("ERR the ANY argument requires COUNT argument"));
+        return Err(CommandError::Static(
+            "ERR the ANY argument requires COUNT argument",
+        ));
     }
     let (true, Some((lon, lat)), Some((shape, unit))) = (exists, center, shape) else {
         // The source key is missing.
@@ -310,7 +313,12 @@ fn generic(
     };
     let mut items: Vec<(Vec<u8>, f64)> = found
         .iter()
-        .map(|f| (f.member.to_vec(), if storedist { f.dist / unit } else { f.score }))
+        .map(|f| {
+            (
+                f.member.to_vec(),
+                if storedist { f.dist / unit } else { f.score },
+            )
+        })
         .collect();
     drop(found);
     items.sort_by(|a, b| crate::types::zset::packed::cmp(a.1, &a.0, b.1, &b.0));

@@ -174,7 +174,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, incr: bool, out: &mut ReplyB
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err(CommandError::Static(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));

@@ -124,12 +124,25 @@ fn zpop_min_max(ctx: &mut Ctx<'_>, args: &Args<'_>, last: bool, out: &mut ReplyB
         return Err(CommandError::Syntax);
     }
     let count = if args.len() == 3 {
-        Some(long_in(args.get(2), 0, "ERR value is out of range, must be positive")? as u64)
+        Some(long_in(
+            args.get(2),
+            0,
+            "ERR value is out of range, must be positive",
+        )? as u64)
     } else {
         None
     };
     let nested = out.is_resp3() && count.is_some();
-    if pop_generic(ctx, &[args.get(1)], last, count, Shape::Flat { nested }, out)?.is_none() {
+    if pop_generic(
+        ctx,
+        &[args.get(1)],
+        last,
+        count,
+        Shape::Flat { nested },
+        out,
+    )?
+    .is_none()
+    {
         out.array(0);
     }
     Ok(())
@@ -222,7 +235,13 @@ pub fn bzpopmax(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRe
 }
 
 /// ZMPOP and BZMPOP: `numkeys` is at `at`.
-fn zmpop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, at: usize, block: bool, out: &mut ReplyBuf) -> CmdResult {
+fn zmpop_generic(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    at: usize,
+    block: bool,
+    out: &mut ReplyBuf,
+) -> CmdResult {
     let numkeys = long_in(args.get(at), 1, "ERR numkeys should be greater than 0")? as u64;
     let where_idx = (at as u64).saturating_add(numkeys).saturating_add(1);
     if where_idx >= args.len() as u64 {

@@ -31,7 +31,11 @@ struct Picker<'a> {
 
 impl<'a> Picker<'a> {
     fn new(z: ZSetRef<'a>) -> Self {
-        let all = if z.is_packed() { z.iter().collect() } else { Vec::new() };
+        let all = if z.is_packed() {
+            z.iter().collect()
+        } else {
+            Vec::new()
+        };
         Picker { z, all }
     }
 

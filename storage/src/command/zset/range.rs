@@ -73,8 +73,8 @@ impl<'a> Lex<'a> {
         // Read as redis-server reads it: the first byte, and for `+`/`-` whether the C string
         // ends after it.
         match arg.first() {
-            Some(b'+') if arg.get(1).map_or(true, |&c| c == 0) => Some(Lex::Max),
-            Some(b'-') if arg.get(1).map_or(true, |&c| c == 0) => Some(Lex::Min),
+            Some(b'+') if arg.get(1).is_none_or(|&c| c == 0) => Some(Lex::Max),
+            Some(b'-') if arg.get(1).is_none_or(|&c| c == 0) => Some(Lex::Min),
             Some(b'(') => Some(Lex::At(&arg[1..], true)),
             Some(b'[') => Some(Lex::At(&arg[1..], false)),
             _ => None,
@@ -174,7 +174,10 @@ pub(crate) fn rank_span(start: i64, end: i64, len: usize) -> Option<(usize, usiz
 
 /// Where a range's members go: to the client, or into a new set (ZRANGESTORE).
 enum Sink<'o> {
-    Client { out: &'o mut ReplyBuf, withscores: bool },
+    Client {
+        out: &'o mut ReplyBuf,
+        withscores: bool,
+    },
     Store(Vec<(Vec<u8>, f64)>),
 }
 
@@ -387,7 +390,15 @@ pub fn zrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
 /// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
 pub fn zrangestore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     let dst = args.get(1);
-    zrange_generic(ctx, args, 2, Some(dst), RangeType::Auto, Direction::Auto, out)
+    zrange_generic(
+        ctx,
+        args,
+        2,
+        Some(dst),
+        RangeType::Auto,
+        Direction::Auto,
+        out,
+    )
 }
 
 /// `ZREVRANGE key start stop [WITHSCORES]`
@@ -397,12 +408,28 @@ pub fn zrevrange(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdR
 
 /// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
 pub fn zrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    zrange_generic(ctx, args, 1, None, RangeType::Score, Direction::Forward, out)
+    zrange_generic(
+        ctx,
+        args,
+        1,
+        None,
+        RangeType::Score,
+        Direction::Forward,
+        out,
+    )
 }
 
 /// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`
 pub fn zrevrangebyscore(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    zrange_generic(ctx, args, 1, None, RangeType::Score, Direction::Reverse, out)
+    zrange_generic(
+        ctx,
+        args,
+        1,
+        None,
+        RangeType::Score,
+        Direction::Reverse,
+        out,
+    )
 }
 
 /// `ZRANGEBYLEX key min max [LIMIT offset count]`

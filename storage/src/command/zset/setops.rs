@@ -212,7 +212,13 @@ fn parse(
 
 /// Computes the result: members with their scores, in (score, member) order (or only the
 /// count, for ZINTERCARD).
-fn compute(ctx: &mut Ctx<'_>, args: &Args<'_>, p: &Parsed, op: Op, card: bool) -> (Vec<(Vec<u8>, f64)>, usize) {
+fn compute(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    p: &Parsed,
+    op: Op,
+    card: bool,
+) -> (Vec<(Vec<u8>, f64)>, usize) {
     let db = ctx.store.keyspace.db(ctx.session.db);
     let mut src: Vec<Source<'_>> = Vec::with_capacity(p.numkeys);
     for i in 0..p.numkeys {
@@ -313,7 +319,10 @@ fn compute(ctx: &mut Ctx<'_>, args: &Args<'_>, p: &Parsed, op: Op, card: bool) -
     }
     result.sort_by(|a, b| cmp(a.1, a.0, b.1, b.0));
     let n = result.len();
-    (result.into_iter().map(|(m, s)| (m.to_vec(), s)).collect(), n)
+    (
+        result.into_iter().map(|(m, s)| (m.to_vec(), s)).collect(),
+        n,
+    )
 }
 
 fn generic(

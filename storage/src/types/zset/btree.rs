@@ -534,7 +534,11 @@ impl<'a> Iter<'a> {
                 match node {
                     Node::Leaf(v) => {
                         self.leaf = v;
-                        self.idx = if self.rev { v.len().saturating_sub(1) } else { 0 };
+                        self.idx = if self.rev {
+                            v.len().saturating_sub(1)
+                        } else {
+                            0
+                        };
                         return !v.is_empty();
                     }
                     Node::Inner(m) => {

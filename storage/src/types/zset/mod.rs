@@ -236,10 +236,7 @@ impl<'a> ZSetRef<'a> {
     /// descends in O(log n).
     pub fn partition(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match self {
-            ZSetRef::Packed(p) => p
-                .pairs()
-                .take_while(|(_, m, s)| pred(*s, m))
-                .count(),
+            ZSetRef::Packed(p) => p.pairs().take_while(|(_, m, s)| pred(*s, m)).count(),
             ZSetRef::Tree(z) => z.partition(pred),
         }
     }

@@ -410,6 +410,10 @@ mod tests {
         for i in 0..100 {
             q.insert(format!("member:{i}").as_bytes(), f64::from(i * 1000));
         }
-        assert!(q.bytes().len() < HEADER + 100 * (9 + 3), "{}", q.bytes().len());
+        assert!(
+            q.bytes().len() < HEADER + 100 * (9 + 3),
+            "{}",
+            q.bytes().len()
+        );
     }
 }

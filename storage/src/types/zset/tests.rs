@@ -39,7 +39,10 @@ fn big() -> Thresholds {
 }
 
 fn all(z: &ZSet) -> Vec<(Vec<u8>, u64)> {
-    z.view().iter().map(|(m, s)| (m.to_vec(), s.to_bits())).collect()
+    z.view()
+        .iter()
+        .map(|(m, s)| (m.to_vec(), s.to_bits()))
+        .collect()
 }
 
 fn model_all(m: &Model) -> Vec<(Vec<u8>, u64)> {
@@ -101,8 +104,8 @@ fn apply(z: &mut ZSet, t: &Thresholds, m: &mut Model, op: &Op) -> Result<(), Tes
             prop_assert_eq!(z.remove_ranks(a, e), want);
         }
         Op::Pop(last) => {
-            let want = if last { m.0.last() } else { m.0.first() }
-                .map(|(s, x)| (x.clone(), s.to_bits()));
+            let want =
+                if last { m.0.last() } else { m.0.first() }.map(|(s, x)| (x.clone(), s.to_bits()));
             prop_assert_eq!(z.pop(last).map(|(x, s)| (x, s.to_bits())), want);
         }
         Op::Check(r, s) => {
@@ -112,10 +115,16 @@ fn apply(z: &mut ZSet, t: &Thresholds, m: &mut Model, op: &Op) -> Result<(), Tes
                 v.get(r).map(|(x, s)| (x.to_vec(), s.to_bits())),
                 m.0.get(r).map(|(s, x)| (x.clone(), s.to_bits()))
             );
-            let fwd: Vec<_> = v.iter_from(r).map(|(x, s)| (x.to_vec(), s.to_bits())).collect();
+            let fwd: Vec<_> = v
+                .iter_from(r)
+                .map(|(x, s)| (x.to_vec(), s.to_bits()))
+                .collect();
             let want: Vec<_> = model_all(m).into_iter().skip(r).collect();
             prop_assert_eq!(fwd, want);
-            let back: Vec<_> = v.iter_rev_from(r).map(|(x, s)| (x.to_vec(), s.to_bits())).collect();
+            let back: Vec<_> = v
+                .iter_rev_from(r)
+                .map(|(x, s)| (x.to_vec(), s.to_bits()))
+                .collect();
             let mut want: Vec<_> = if r < m.0.len() {
                 model_all(m).into_iter().take(r + 1).collect()
             } else {
@@ -225,8 +234,11 @@ fn big_tree_stays_consistent() {
     z.check();
     assert_eq!(z.remove_ranks(100, 30_000), 29_900);
     z.check();
-    while z.len() > 0 {
-        let m = z.get(z.len() / 2).map(|(m, _)| m.to_vec()).unwrap_or_default();
+    while !z.is_empty() {
+        let m = z
+            .get(z.len() / 2)
+            .map(|(m, _)| m.to_vec())
+            .unwrap_or_default();
         z.remove(&m);
     }
     z.check();

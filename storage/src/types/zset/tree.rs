@@ -288,12 +288,16 @@ impl ZTree {
 
     /// Members and scores from `rank` on, in order.
     pub fn iter_from(&self, rank: usize) -> Iter<'_> {
-        self.tree.iter_from(rank, false).map(key_pair as fn(Key) -> _)
+        self.tree
+            .iter_from(rank, false)
+            .map(key_pair as fn(Key) -> _)
     }
 
     /// Members and scores from `rank` down to the first, in reverse order.
     pub fn iter_rev_from(&self, rank: usize) -> Iter<'_> {
-        self.tree.iter_from(rank, true).map(key_pair as fn(Key) -> _)
+        self.tree
+            .iter_from(rank, true)
+            .map(key_pair as fn(Key) -> _)
     }
 
     /// One ZSCAN step over the index from `cursor`; returns the next cursor.
