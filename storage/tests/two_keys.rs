@@ -63,6 +63,36 @@ const CASES: &[Case] = &[
     ("BLPOP", |a, b| args(&["BLPOP", b, a, "0"])),
     ("BRPOP", |a, b| args(&["BRPOP", a, b, "0.5"])),
     ("BLMPOP", |a, b| args(&["BLMPOP", "0", "2", b, a, "RIGHT"])),
+    ("ZUNIONSTORE", |a, b| args(&["ZUNIONSTORE", a, "2", b, a])),
+    ("ZINTERSTORE", |a, b| args(&["ZINTERSTORE", b, "2", a, b])),
+    ("ZDIFFSTORE", |a, b| args(&["ZDIFFSTORE", a, "2", a, b])),
+    ("ZUNION", |a, b| {
+        args(&["ZUNION", "3", a, b, a, "WITHSCORES"])
+    }),
+    ("ZINTER", |a, b| args(&["ZINTER", "2", a, b])),
+    ("ZDIFF", |a, b| args(&["ZDIFF", "2", a, b])),
+    ("ZINTERCARD", |a, b| args(&["ZINTERCARD", "2", a, b])),
+    ("ZRANGESTORE", |a, b| {
+        args(&["ZRANGESTORE", a, b, "0", "-1"])
+    }),
+    ("ZMPOP", |a, b| args(&["ZMPOP", "2", a, b, "MIN"])),
+    ("BZPOPMIN", |a, b| args(&["BZPOPMIN", a, b, "0"])),
+    ("GEOSEARCHSTORE", |a, b| {
+        args(&[
+            "GEOSEARCHSTORE",
+            a,
+            b,
+            "FROMLONLAT",
+            "0",
+            "0",
+            "BYRADIUS",
+            "1",
+            "km",
+        ])
+    }),
+    ("GEORADIUS STORE", |a, b| {
+        args(&["GEORADIUS", a, "0", "0", "1", "km", "STORE", b])
+    }),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -110,6 +140,20 @@ fn run_all(make: fn(&mut Harness, &str)) {
 fn string_commands_survive_expired_neighbours() {
     run_all(|h, k| {
         h.run(&["SET", k, "value"]);
+    });
+}
+
+#[test]
+fn sorted_sets_survive_expired_neighbours() {
+    // Both encodings: the second key of every other pair is big.
+    run_all(|h, k| {
+        h.run(&["GEOADD", k, "0", "0", "m", "0.001", "0", "n"]);
+        if k.ends_with('0') {
+            for i in 0..200 {
+                let m = format!("x{i}");
+                h.run(&["ZADD", k, "1", &m]);
+            }
+        }
     });
 }
 

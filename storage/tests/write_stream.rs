@@ -269,6 +269,137 @@ const TEMPLATES: &[Template] = &[
     },
     |p| v(&[b"LRANGE", &p.key(0), b"0", b"-1"]),
     |p| v(&[b"LINDEX", &p.key(0), b"0"]),
+    // sorted sets
+    |p| {
+        v(&[
+            b"ZADD",
+            &p.key(0),
+            &p.num(1),
+            &p.field(2),
+            &p.num(3),
+            &p.field(4),
+        ])
+    },
+    |p| v(&[b"ZADD", &p.key(0), b"NX", b"CH", &p.num(1), &p.field(2)]),
+    |p| v(&[b"ZADD", &p.key(0), b"XX", b"GT", &p.num(1), &p.field(2)]),
+    |p| v(&[b"ZADD", &p.key(0), b"INCR", b"0.1", &p.field(1)]),
+    |p| v(&[b"ZADD", &p.key(0), &p.num(1), &p.v]),
+    |p| v(&[b"ZINCRBY", &p.key(0), b"-1.5", &p.field(1)]),
+    |p| v(&[b"ZREM", &p.key(0), &p.field(1), &p.field(2)]),
+    |p| v(&[b"ZPOPMIN", &p.key(0)]),
+    |p| v(&[b"ZPOPMAX", &p.key(0), &p.num(1)[..1]]),
+    |p| v(&[b"ZMPOP", b"2", &p.key(0), &p.key(1), b"MIN", b"COUNT", b"2"]),
+    |p| v(&[b"BZPOPMIN", &p.key(0), &p.key(1), b"0"]),
+    |p| v(&[b"BZMPOP", b"0", b"1", &p.key(0), b"MAX"]),
+    |p| v(&[b"ZREMRANGEBYRANK", &p.key(0), b"0", &p.num(1)[..1]]),
+    |p| v(&[b"ZREMRANGEBYSCORE", &p.key(0), b"-inf", &p.num(1)]),
+    |p| v(&[b"ZREMRANGEBYLEX", &p.key(0), b"[f1", b"(f5"]),
+    |p| v(&[b"ZRANGESTORE", &p.key(0), &p.key(1), b"0", &p.num(2)[..1]]),
+    |p| {
+        v(&[
+            b"ZRANGESTORE",
+            &p.key(0),
+            &p.key(1),
+            b"+inf",
+            b"(5",
+            b"BYSCORE",
+            b"REV",
+            b"LIMIT",
+            b"1",
+            b"2",
+        ])
+    },
+    |p| {
+        v(&[
+            b"ZUNIONSTORE",
+            &p.key(0),
+            b"2",
+            &p.key(1),
+            &p.key(2),
+            b"WEIGHTS",
+            b"0.5",
+            b"3",
+        ])
+    },
+    |p| {
+        v(&[
+            b"ZINTERSTORE",
+            &p.key(0),
+            b"2",
+            &p.key(1),
+            &p.key(2),
+            b"AGGREGATE",
+            b"MAX",
+        ])
+    },
+    |p| v(&[b"ZDIFFSTORE", &p.key(0), b"2", &p.key(1), &p.key(2)]),
+    |p| v(&[b"ZRANGE", &p.key(0), b"0", b"-1"]),
+    // geo
+    |p| {
+        v(&[
+            b"GEOADD",
+            &p.key(0),
+            &p.num(1),
+            &p.num(2)[..1],
+            &p.field(3),
+            b"13.361389",
+            b"38.115556",
+            b"palermo",
+        ])
+    },
+    |p| {
+        v(&[
+            b"GEOADD",
+            &p.key(0),
+            b"XX",
+            b"CH",
+            b"15.087269",
+            b"37.502669",
+            &p.field(1),
+        ])
+    },
+    |p| {
+        v(&[
+            b"GEOSEARCHSTORE",
+            &p.key(0),
+            &p.key(1),
+            b"FROMLONLAT",
+            b"14",
+            b"38",
+            b"BYRADIUS",
+            &p.num(2),
+            b"km",
+            b"ASC",
+            b"COUNT",
+            b"3",
+        ])
+    },
+    |p| {
+        v(&[
+            b"GEOSEARCHSTORE",
+            &p.key(0),
+            &p.key(1),
+            b"FROMMEMBER",
+            b"palermo",
+            b"BYBOX",
+            b"400",
+            b"400",
+            b"km",
+            b"STOREDIST",
+        ])
+    },
+    |p| {
+        v(&[
+            b"GEORADIUS",
+            &p.key(0),
+            b"14",
+            b"38",
+            &p.num(1),
+            b"km",
+            b"STORE",
+            &p.key(2),
+        ])
+    },
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
@@ -341,6 +472,8 @@ proptest! {
             set_max_intset_entries: 4,
             // Two elements a node: lists become nodes, split and merge.
             list_max_listpack_size: 2,
+            zset_max_listpack_entries: 3,
+            zset_max_listpack_value: 4,
             ..Default::default()
         };
         let mut a = Harness::new();

@@ -118,6 +118,15 @@ impl Cachegate {
             name: "cachegate",
         };
         try_wait_for_port(port, &mut proc.child, "cachegate")?;
+        // The other listeners start a moment later; wait for those this call chose.
+        for (flag, p) in [
+            ("--memcache-port", mc_port),
+            ("--metrics-port", metrics_port),
+        ] {
+            if !extra.contains(&flag) {
+                try_wait_for_port(p, &mut proc.child, "cachegate")?;
+            }
+        }
         Ok(Cachegate {
             proc,
             port,

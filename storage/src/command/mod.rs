@@ -28,6 +28,7 @@ pub mod bitfield;
 pub mod bitmap;
 pub mod conn;
 pub mod db;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod introspect;
@@ -42,6 +43,7 @@ pub mod sort;
 pub mod spec;
 pub mod string;
 pub mod table;
+pub mod zset;
 
 use std::borrow::Cow;
 

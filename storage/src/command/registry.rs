@@ -18,8 +18,8 @@ use cachegate_protocols::resp::request::Args;
 
 use super::spec::{CommandSpec, Handler, StoreFn};
 use super::{
-    bitmap, conn, db, hash, hyperloglog, introspect, keys, latency, list, set, setops, sort,
-    string, table,
+    bitmap, conn, db, geo, hash, hyperloglog, introspect, keys, latency, list, set, setops, sort,
+    string, table, zset,
 };
 
 /// The store-side handler lists, one per family module.
@@ -36,6 +36,8 @@ const FAMILIES: &[&[(&str, StoreFn)]] = &[
     db::HANDLERS,
     conn::HANDLERS,
     introspect::HANDLERS,
+    zset::HANDLERS,
+    geo::HANDLERS,
 ];
 
 /// Commands the server executes rather than the store (QUIT, HELLO, INFO, CONFIG, CLIENT…):

@@ -21,7 +21,7 @@ use super::{CmdResult, CommandError, Ctx};
 use crate::keyspace::entry::{Entry, ValueType};
 use crate::keyspace::Lookup;
 use crate::types::list::End;
-use crate::types::{Hash, List, Set};
+use crate::types::{Hash, List, Set, ZSet};
 
 const NOT_DOUBLE: CommandError =
     CommandError::Static("ERR One or more scores can't be converted into double");
@@ -144,7 +144,6 @@ fn sort_generic(
 ) -> CmdResult {
     let mut o = parse(args, readonly)?;
     // The elements, in the value's own order.
-    // (Sorted sets join once they are stored.)
     let (kind, mut items): (ValueType, Vec<Vec<u8>>) = match ctx.lookup_read(args.get(1)) {
         None => (ValueType::List, Vec::new()),
         Some(slot) => {
@@ -153,6 +152,16 @@ fn sort_generic(
                 (ValueType::List, l.iter().map(|e| e.to_vec()).collect())
             } else if let Some(s) = v.collection::<Set>() {
                 (ValueType::Set, s.iter().map(|m| m.to_vec()).collect())
+            } else if let Some(z) = v.collection::<ZSet>() {
+                let members = z.iter().map(|(m, _)| m.to_vec()).collect();
+                // redis-server converts a sorted set it sorts to its skiplist encoding, for
+                // good (OBJECT ENCODING shows it).
+                if z.is_packed() {
+                    if let Some(mut g) = ctx.db().edit::<ZSet>(slot) {
+                        g.convert();
+                    }
+                }
+                (ValueType::ZSet, members)
             } else {
                 return Err(CommandError::WrongType);
             }

@@ -18,6 +18,7 @@
 //! `OBJECT ENCODING` name.
 
 pub mod bits;
+pub mod geohash;
 pub mod hash;
 pub mod hll;
 pub mod intset;
@@ -132,8 +133,19 @@ pub(crate) fn digest_elements(
             (ops.mix)(d, &buf);
         }
     }
-    // Sets: the xor of the members, in any order. Sorted sets and streams add their rules
-    // here.
+    // Sorted sets: each member's own digest (member, then its `%.17g` score) xored in.
+    if let Some(z) = v.collection::<ZSet>() {
+        let mut score = Vec::with_capacity(24);
+        for (m, s) in z.iter() {
+            let mut e = [0u8; 20];
+            (ops.mix)(&mut e, m);
+            score.clear();
+            cachegate_protocols::number::write_g17(&mut score, s);
+            (ops.mix)(&mut e, &score);
+            (ops.xor)(d, &e);
+        }
+    }
+    // Sets: the xor of the members, in any order. Streams add their rule here.
     if let Some(set) = v.collection::<Set>() {
         for m in set.iter() {
             m.with_bytes(|b| (ops.xor)(d, b));
@@ -156,6 +168,14 @@ pub fn for_each_element(v: &crate::keyspace::entry::View<'_>, f: &mut dyn FnMut(
     } else if let Some(list) = v.collection::<List>() {
         for e in list.iter() {
             f(&e.to_vec());
+        }
+    } else if let Some(z) = v.collection::<ZSet>() {
+        let mut score = Vec::with_capacity(24);
+        for (m, s) in z.iter() {
+            f(m);
+            score.clear();
+            cachegate_protocols::number::write_g17(&mut score, s);
+            f(&score);
         }
     }
 }

@@ -94,7 +94,7 @@ pub struct KeyDump {
 /// element in an order that does not depend on the encoding.
 pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
     use cachegate_storage::keyspace::entry::ValueType;
-    use cachegate_storage::types::{Hash, List};
+    use cachegate_storage::types::{Hash, List, ZSet};
     let esc = |b: &[u8]| b.escape_ascii().to_string();
     match v.value_type() {
         ValueType::String => esc(v.value()),
@@ -123,6 +123,16 @@ pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
             };
             let items: Vec<String> = l.iter().map(|e| esc(&e.to_vec())).collect();
             format!("{items:?}")
+        }
+        ValueType::ZSet => {
+            let Some(z) = v.collection::<ZSet>() else {
+                return "?".into();
+            };
+            // In order, scores by their bits (`-0` and `0` differ).
+            z.iter()
+                .map(|(m, s)| format!("{}={:x}", esc(m), s.to_bits()))
+                .collect::<Vec<_>>()
+                .join(",")
         }
         other => format!("<{} x{}>", other.name(), v.elements()),
     }
