@@ -32,6 +32,20 @@ use crate::Store;
 /// The error CLIENT UNBLOCK … ERROR answers.
 pub const UNBLOCKED_ERROR: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 
+/// A blocking command's timeout in seconds (fractions allowed; `0` waits forever) as the
+/// absolute deadline in Unix ms from `now`, `None` for no deadline. redis-server's
+/// `getTimeoutFromObjectOrReply`: the value is read as a `long double` and rounded up to
+/// whole milliseconds; out-of-range values read as negative, as they do there.
+pub fn parse_timeout(now: i64, arg: &[u8]) -> Result<Option<i64>, CommandError> {
+    let ms = crate::long_double::timeout_ms(arg).ok_or(CommandError::Static(
+        "ERR timeout is not a float or out of range",
+    ))?;
+    if ms < 0 {
+        return Err(CommandError::Static("ERR timeout is negative"));
+    }
+    Ok((ms > 0).then(|| now.saturating_add(ms)))
+}
+
 /// Writes a timeout reply.
 pub(crate) fn write_timeout_reply(r: TimeoutReply, out: &mut ReplyBuf) {
     match r {

@@ -153,15 +153,11 @@ fn sort_generic(
             } else if let Some(s) = v.collection::<Set>() {
                 (ValueType::Set, s.iter().map(|m| m.to_vec()).collect())
             } else if let Some(z) = v.collection::<ZSet>() {
-                let members = z.iter().map(|(m, _)| m.to_vec()).collect();
-                // redis-server converts a sorted set it sorts to its skiplist encoding, for
-                // good (OBJECT ENCODING shows it).
-                if z.is_packed() {
-                    if let Some(mut g) = ctx.db().edit::<ZSet>(slot) {
-                        g.convert();
-                    }
-                }
-                (ValueType::ZSet, members)
+                // redis-server also converts a small sorted set it sorts to its skiplist
+                // encoding, for good. cachegate leaves it as it is: sorting changes no data,
+                // and a conversion nothing propagates would leave replicas in another
+                // encoding.
+                (ValueType::ZSet, z.iter().map(|(m, _)| m.to_vec()).collect())
             } else {
                 return Err(CommandError::WrongType);
             }

@@ -14,31 +14,17 @@
 //! is denied those two answer a null bulk string at once.
 //!
 //! Timeouts are seconds with fractions, read as redis-server reads them (see
-//! [`parse_timeout`]).
+//! [`crate::blocking::parse_timeout`]).
 
 use cachegate_protocols::resp::request::Args;
 use cachegate_protocols::resp::ReplyBuf;
 
 use super::{end_arg, end_word, move_one, pop_one, Mpop};
+use crate::blocking::parse_timeout;
 use crate::blocking::{BlockOn, TimeoutReply};
 use crate::command::{CmdResult, CommandError, Ctx};
 use crate::keyspace::entry::ValueType;
-use crate::long_double;
 use crate::types::list::End;
-
-/// A blocking command's timeout in seconds (fractions allowed; `0` waits forever) as the
-/// absolute deadline in Unix ms, `None` for no deadline. redis-server's
-/// `getTimeoutFromObjectOrReply`: the value is read as a `long double` and rounded up to
-/// whole milliseconds. Also fit for the other types' blocking commands (BZPOPMIN …).
-pub fn parse_timeout(ctx: &Ctx<'_>, arg: &[u8]) -> Result<Option<i64>, CommandError> {
-    let ms = long_double::timeout_ms(arg).ok_or(CommandError::Static(
-        "ERR timeout is not a float or out of range",
-    ))?;
-    if ms < 0 {
-        return Err(CommandError::Static("ERR timeout is negative"));
-    }
-    Ok((ms > 0).then(|| ctx.now().saturating_add(ms)))
-}
 
 fn block(
     ctx: &mut Ctx<'_>,
@@ -61,7 +47,7 @@ fn block(
 
 fn bpop(ctx: &mut Ctx<'_>, args: &Args<'_>, end: End, out: &mut ReplyBuf) -> CmdResult {
     let last = args.len() - 1;
-    let deadline = parse_timeout(ctx, args.get(last))?;
+    let deadline = parse_timeout(ctx.now(), args.get(last))?;
     for key in args.iter().take(last).skip(1) {
         match ctx.type_of(key) {
             None => continue,
@@ -128,7 +114,7 @@ fn bmove(
 pub fn blmove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     let from = end_arg(args.get(3))?;
     let to = end_arg(args.get(4))?;
-    let deadline = parse_timeout(ctx, args.get(5))?;
+    let deadline = parse_timeout(ctx.now(), args.get(5))?;
     let replay: [&[u8]; 5] = [
         b"LMOVE",
         args.get(1),
@@ -141,7 +127,7 @@ pub fn blmove(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
 
 /// `BRPOPLPUSH source destination timeout`
 pub fn brpoplpush(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    let deadline = parse_timeout(ctx, args.get(3))?;
+    let deadline = parse_timeout(ctx.now(), args.get(3))?;
     let replay: [&[u8]; 3] = [b"RPOPLPUSH", args.get(1), args.get(2)];
     bmove(ctx, args, (End::Back, End::Front), deadline, &replay, out)
 }
@@ -150,7 +136,7 @@ pub fn brpoplpush(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cmd
 pub fn blmpop(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     // redis-server reads numkeys, the end and COUNT before the timeout.
     let m = Mpop::parse(args, 2)?;
-    let deadline = parse_timeout(ctx, args.get(1))?;
+    let deadline = parse_timeout(ctx.now(), args.get(1))?;
     if m.run(ctx, args, out)? {
         return Ok(());
     }

@@ -13,7 +13,6 @@ use super::{CmdResult, CommandError, Ctx};
 use crate::blocking::{BlockOn, TimeoutReply};
 use crate::command::args::is;
 use crate::keyspace::entry::ValueType;
-use crate::types::zset::score;
 use crate::types::ZSet;
 
 /// How a pop reply is shaped (redis-server's `emitkey` and `use_nested_array`).
@@ -158,39 +157,6 @@ pub fn zpopmax(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdRes
     zpop_min_max(ctx, args, true, out)
 }
 
-/// A blocking timeout in seconds (`getTimeoutFromObjectOrReply`): `None` waits forever,
-/// otherwise the absolute deadline in Unix ms.
-pub(crate) fn parse_timeout(arg: &[u8], now: i64) -> Result<Option<i64>, CommandError> {
-    const NOT_FLOAT: CommandError =
-        CommandError::Static("ERR timeout is not a float or out of range");
-    // redis-server reads it as a `long double` of at most 5 KiB of text; past f64's range a
-    // `long double` still has room, so an f64 overflow is a huge timeout and an underflow a
-    // tiny one.
-    if arg.is_empty() || arg.len() >= 5 * 1024 {
-        return Err(NOT_FLOAT);
-    }
-    let ms: i64 = match score::parse(arg) {
-        Some(v) => {
-            let ms = (v * 1000.0).ceil();
-            // The conversion of an out-of-range value gives LLONG_MIN on x86-64.
-            if ms.is_finite() && ms > -9.2e18 && ms < 9.2e18 {
-                ms as i64
-            } else {
-                i64::MIN
-            }
-        }
-        None => match score::parse_extended(arg) {
-            Some(score::Extended::Huge) => i64::MIN,
-            Some(score::Extended::Tiny { negative }) => i64::from(!negative),
-            None => return Err(NOT_FLOAT),
-        },
-    };
-    if ms < 0 {
-        return Err(CommandError::Static("ERR timeout is negative"));
-    }
-    Ok((ms > 0).then(|| now.saturating_add(ms)))
-}
-
 /// Propagates a pop as ZPOPMIN/ZPOPMAX of `key` (with `count` when given).
 fn propagate_pop(ctx: &mut Ctx<'_>, last: bool, key: &[u8], count: Option<usize>) {
     let name: &[u8] = if last { b"ZPOPMAX" } else { b"ZPOPMIN" };
@@ -205,7 +171,7 @@ fn propagate_pop(ctx: &mut Ctx<'_>, last: bool, key: &[u8], count: Option<usize>
 }
 
 fn bzpop_min_max(ctx: &mut Ctx<'_>, args: &Args<'_>, last: bool, out: &mut ReplyBuf) -> CmdResult {
-    let deadline = parse_timeout(args.get(args.len() - 1), ctx.now())?;
+    let deadline = crate::blocking::parse_timeout(ctx.now(), args.get(args.len() - 1))?;
     let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| args.get(i)).collect();
     if let Some((key, _)) = pop_generic(ctx, &keys, last, None, Shape::WithKey, out)? {
         propagate_pop(ctx, last, &key, None);
@@ -269,7 +235,7 @@ fn zmpop_generic(
     }
     let count = count.unwrap_or(1);
     let deadline = if block {
-        Some(parse_timeout(args.get(1), ctx.now())?)
+        Some(crate::blocking::parse_timeout(ctx.now(), args.get(1))?)
     } else {
         None
     };
