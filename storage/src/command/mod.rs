@@ -32,6 +32,7 @@ pub mod latency;
 pub mod registry;
 pub mod scan;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod table;
 

@@ -17,13 +17,14 @@ use std::collections::HashMap;
 use cachegate_protocols::resp::request::Args;
 
 use super::spec::{CommandSpec, Handler, StoreFn};
-use super::{conn, db, hash, introspect, keys, latency, string, table};
+use super::{conn, db, hash, introspect, keys, latency, stream, string, table};
 
 /// The store-side handler lists, one per family module.
 const FAMILIES: &[&[(&str, StoreFn)]] = &[
     string::HANDLERS,
     keys::HANDLERS,
     hash::HANDLERS,
+    stream::HANDLERS,
     db::HANDLERS,
     conn::HANDLERS,
     introspect::HANDLERS,
