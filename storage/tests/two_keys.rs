@@ -30,6 +30,15 @@ const CASES: &[Case] = &[
     ("EXISTS", |a, b| args(&["EXISTS", a, b, a])),
     ("DEL", |a, b| args(&["DEL", b, a])),
     ("MSETNX", |a, b| args(&["MSETNX", a, "x", b, "y"])),
+    ("XREAD", |a, b| {
+        args(&["XREAD", "STREAMS", a, b, a, "0", "0", "0"])
+    }),
+    ("XREAD $", |a, b| {
+        args(&["XREAD", "STREAMS", a, b, "$", "$"])
+    }),
+    ("XREADGROUP", |a, b| {
+        args(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", a, b, ">", ">"])
+    }),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -83,5 +92,13 @@ fn hash_values_survive_expired_neighbours() {
     // The generic commands move and copy collections too.
     run_all(|h, k| {
         h.run(&["HSET", k, "f", "v"]);
+    });
+}
+
+#[test]
+fn stream_values_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["XADD", k, "1-1", "f", "v"]);
+        h.run(&["XGROUP", "CREATE", k, "g", "0"]);
     });
 }

@@ -41,6 +41,23 @@ impl P {
     fn field(&self, i: usize) -> Vec<u8> {
         format!("f{}", self.n[i] % 12).into_bytes()
     }
+    /// A small stream ID, `<0..8>-<0..3>`.
+    fn sid(&self, i: usize) -> Vec<u8> {
+        format!("{}-{}", self.n[i] % 8, self.n[i] / 8 % 3).into_bytes()
+    }
+    /// An ID with a generated sequence, `<0..8>-*`.
+    fn sid_auto(&self, i: usize) -> Vec<u8> {
+        format!("{}-*", self.n[i] % 8).into_bytes()
+    }
+    fn small(&self, i: usize) -> Vec<u8> {
+        (self.n[i] % 5).to_string().into_bytes()
+    }
+    fn group(&self, i: usize) -> Vec<u8> {
+        format!("g{}", self.n[i] % 2).into_bytes()
+    }
+    fn consumer(&self, i: usize) -> Vec<u8> {
+        format!("c{}", self.n[i] % 3).into_bytes()
+    }
 }
 
 type Template = fn(&P) -> Vec<Vec<u8>>;
@@ -100,6 +117,229 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"HINCRBY", &p.key(0), &p.field(1), &p.num(2)]),
     |p| v(&[b"HINCRBYFLOAT", &p.key(0), &p.field(1), b"0.3"]),
     |p| v(&[b"HGET", &p.key(0), &p.field(1)]),
+    // streams
+    |p| v(&[b"XADD", &p.key(0), &p.sid_auto(1), b"f", &p.v]),
+    |p| {
+        v(&[
+            b"XADD",
+            &p.key(0),
+            &p.sid_auto(1),
+            &p.field(2),
+            &p.v,
+            b"f",
+            b"1",
+        ])
+    },
+    |p| v(&[b"XADD", &p.key(0), b"*", b"f", &p.v]),
+    |p| v(&[b"XADD", &p.key(0), b"NOMKSTREAM", &p.sid(1), b"f", &p.v]),
+    |p| {
+        v(&[
+            b"XADD",
+            &p.key(0),
+            b"MAXLEN",
+            b"~",
+            &p.small(2),
+            &p.sid_auto(1),
+            b"f",
+            &p.v,
+        ])
+    },
+    |p| {
+        v(&[
+            b"XADD",
+            &p.key(0),
+            b"MAXLEN",
+            b"~",
+            &p.small(2),
+            b"LIMIT",
+            &p.small(3),
+            &p.sid_auto(1),
+            b"f",
+            b"v",
+        ])
+    },
+    |p| {
+        v(&[
+            b"XADD",
+            &p.key(0),
+            b"MINID",
+            b"~",
+            &p.sid(2),
+            &p.sid_auto(1),
+            b"f",
+            &p.v,
+        ])
+    },
+    |p| v(&[b"XADD", &p.key(0), b"MAXLEN", &p.small(2), b"*", b"f", &p.v]),
+    |p| v(&[b"XTRIM", &p.key(0), b"MAXLEN", b"~", &p.small(1)]),
+    |p| v(&[b"XTRIM", &p.key(0), b"MINID", &p.sid(1)]),
+    |p| {
+        v(&[
+            b"XTRIM",
+            &p.key(0),
+            b"MINID",
+            b"~",
+            &p.sid(1),
+            b"LIMIT",
+            &p.small(2),
+        ])
+    },
+    |p| v(&[b"XDEL", &p.key(0), &p.sid(1), &p.sid(2)]),
+    |p| v(&[b"XSETID", &p.key(0), &p.sid(1), b"ENTRIESADDED", &p.num(2)]),
+    |p| {
+        v(&[
+            b"XGROUP",
+            b"CREATE",
+            &p.key(0),
+            &p.group(1),
+            b"0",
+            b"MKSTREAM",
+        ])
+    },
+    |p| {
+        v(&[
+            b"XGROUP",
+            b"CREATE",
+            &p.key(0),
+            &p.group(1),
+            b"$",
+            b"ENTRIESREAD",
+            &p.small(2),
+        ])
+    },
+    |p| v(&[b"XGROUP", b"SETID", &p.key(0), &p.group(1), &p.sid(2)]),
+    |p| v(&[b"XGROUP", b"DESTROY", &p.key(0), &p.group(1)]),
+    |p| {
+        v(&[
+            b"XGROUP",
+            b"CREATECONSUMER",
+            &p.key(0),
+            &p.group(1),
+            &p.consumer(2),
+        ])
+    },
+    |p| {
+        v(&[
+            b"XGROUP",
+            b"DELCONSUMER",
+            &p.key(0),
+            &p.group(1),
+            &p.consumer(2),
+        ])
+    },
+    |p| {
+        v(&[
+            b"XREADGROUP",
+            b"GROUP",
+            &p.group(1),
+            &p.consumer(2),
+            b"COUNT",
+            &p.small(3),
+            b"STREAMS",
+            &p.key(0),
+            b">",
+        ])
+    },
+    |p| {
+        v(&[
+            b"XREADGROUP",
+            b"GROUP",
+            &p.group(1),
+            &p.consumer(2),
+            b"NOACK",
+            b"STREAMS",
+            &p.key(0),
+            b">",
+        ])
+    },
+    |p| {
+        v(&[
+            b"XREADGROUP",
+            b"GROUP",
+            &p.group(1),
+            &p.consumer(2),
+            b"STREAMS",
+            &p.key(0),
+            b"0",
+        ])
+    },
+    |p| {
+        v(&[
+            b"XREADGROUP",
+            b"GROUP",
+            &p.group(1),
+            &p.consumer(2),
+            b"STREAMS",
+            &p.key(0),
+            &p.key(3),
+            b">",
+            b">",
+        ])
+    },
+    |p| v(&[b"XACK", &p.key(0), &p.group(1), &p.sid(2), &p.sid(3)]),
+    |p| {
+        v(&[
+            b"XCLAIM",
+            &p.key(0),
+            &p.group(1),
+            &p.consumer(2),
+            b"0",
+            &p.sid(3),
+            &p.sid(4),
+        ])
+    },
+    |p| {
+        v(&[
+            b"XCLAIM",
+            &p.key(0),
+            &p.group(1),
+            &p.consumer(2),
+            b"50",
+            &p.sid(3),
+            b"IDLE",
+            &p.num(4),
+            b"RETRYCOUNT",
+            &p.small(5),
+        ])
+    },
+    |p| {
+        v(&[
+            b"XCLAIM",
+            &p.key(0),
+            &p.group(1),
+            &p.consumer(2),
+            b"0",
+            &p.sid(3),
+            b"FORCE",
+            b"JUSTID",
+            b"LASTID",
+            &p.sid(4),
+        ])
+    },
+    |p| {
+        v(&[
+            b"XAUTOCLAIM",
+            &p.key(0),
+            &p.group(1),
+            &p.consumer(2),
+            &p.num(3),
+            b"0",
+            b"COUNT",
+            &p.small(4),
+        ])
+    },
+    |p| {
+        v(&[
+            b"XAUTOCLAIM",
+            &p.key(0),
+            &p.group(1),
+            &p.consumer(2),
+            b"0",
+            &p.sid(3),
+            b"JUSTID",
+        ])
+    },
+    |p| v(&[b"XREAD", b"COUNT", b"2", b"STREAMS", &p.key(0), b"0"]),
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
@@ -160,6 +400,7 @@ proptest! {
         let small = cachegate_storage::types::Thresholds {
             hash_max_listpack_entries: 3,
             hash_max_listpack_value: 4,
+            stream_node_max_entries: 3,
             ..Default::default()
         };
         let mut a = Harness::new();
