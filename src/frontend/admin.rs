@@ -115,7 +115,11 @@ fn quit(_s: &mut Shared, conn: &mut RespConn, _args: &Args<'_>, out: &mut ReplyB
 
 /// `RESET`
 fn reset(s: &mut Shared, conn: &mut RespConn, _args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
-    conn.session = Session::default();
+    // The connection keeps its client id: blocked-client wake-ups and timeouts find it by id.
+    conn.session = Session {
+        client_id: conn.session.client_id,
+        ..Session::default()
+    };
     out.set_version(ProtocolVersion::Resp2);
     if let Some(c) = s.clients.get_mut(conn.id) {
         c.name.clear();
