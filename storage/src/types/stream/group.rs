@@ -373,3 +373,84 @@ impl Drop for GroupMut<'_> {
         *self.heap = *self.heap - self.before + self.group.heap_bytes();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every pending entry is in its owner's PEL and nowhere else; every consumer's PEL is
+    /// part of the group's; the byte count is what the counts say.
+    fn check(groups: &Groups) -> Result<(), TestCaseError> {
+        let mut heap = 0;
+        for (name, g) in groups.iter() {
+            heap += g.heap_bytes() + name.len();
+            let mut owned = 0;
+            for c in g.consumers() {
+                owned += c.pel.len();
+                for id in &c.pel {
+                    let n = g.pel().get(id);
+                    prop_assert!(n.is_some_and(|n| g.owner(n) == &*c.name));
+                }
+            }
+            prop_assert_eq!(owned, g.pel().len());
+            prop_assert_eq!(g.consumers().count(), g.consumer_count());
+        }
+        prop_assert_eq!(heap, groups.heap_bytes());
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn pending_entries_and_consumers_stay_consistent(ops in proptest::collection::vec((0u8..7, 0u8..6, 0u8..4), 1..200)) {
+            let mut groups = Groups::default();
+            prop_assert!(groups.create(b"g", StreamId::MIN, -1));
+            prop_assert!(!groups.create(b"g", StreamId::MIN, -1));
+            for (op, id, c) in ops {
+                let id = StreamId::new(u64::from(id), 0);
+                let name = [b'c', b'0' + c];
+                if let Some(mut g) = groups.get_mut(b"g") {
+                    match op {
+                        0 => {
+                            let (cid, _) = g.lookup_or_create(&name, 1);
+                            g.deliver(id, cid, 2);
+                        }
+                        1 => {
+                            let was = g.pel().contains_key(&id);
+                            prop_assert_eq!(g.ack(id), was);
+                        }
+                        2 => {
+                            let (cid, _) = g.lookup_or_create(&name, 1);
+                            let was = g.pel().get(&id).map(|n| n.delivery_count);
+                            let got = g.claim(id, cid, 5, None, false).map(|n| n.delivery_count);
+                            prop_assert_eq!(got, was.map(|n| n + 1));
+                        }
+                        3 => {
+                            if let Some(cid) = g.consumer_id(&name) {
+                                let had = g.consumer(cid).pel.len();
+                                prop_assert_eq!(g.delete_consumer(cid), had);
+                            }
+                        }
+                        4 => {
+                            g.force_pending(id, 3);
+                            let (cid, _) = g.lookup_or_create(&name, 1);
+                            g.claim(id, cid, 3, Some(7), true);
+                            prop_assert_eq!(g.pel().get(&id).map(|n| n.delivery_count), Some(7));
+                        }
+                        5 => {
+                            let before = g.pel().get(&id).map(|n| n.delivery_count);
+                            let after = g.redeliver(id, 9).map(|n| n.delivery_count);
+                            prop_assert_eq!(after, before.map(|n| n + 1));
+                        }
+                        _ => {
+                            g.create_consumer(&name, 4);
+                        }
+                    }
+                }
+                check(&groups)?;
+            }
+            prop_assert!(groups.destroy(b"g"));
+            prop_assert_eq!(groups.heap_bytes(), 0);
+        }
+    }
+}

@@ -165,7 +165,8 @@ impl Log {
                     node.shrink();
                     self.heap = self.heap + node.heap_bytes() - before;
                 }
-                let node = Node::new(id, pairs);
+                let mut node = Node::new(id, pairs);
+                node.reserve_for(limits);
                 self.heap += node.heap_bytes() + NODE_OVERHEAD;
                 self.nodes.insert(id, node);
             }

@@ -301,6 +301,24 @@ impl Node {
         limits.max_entries != 0 && self.count() >= limits.max_entries
     }
 
+    /// Reserves room for a full node of entries like the first one (at most 4 KiB, as
+    /// Redis preallocates), so that a node is allocated about once instead of growing by
+    /// doubling; [`Node::shrink`] gives back what is left when it fills up.
+    pub fn reserve_for(&mut self, limits: Limits) {
+        if limits.max_entries == 0 {
+            return;
+        }
+        let entry = self.buf.len() - self.entries_at as usize;
+        let mut want = self.entries_at as usize + entry.saturating_mul(limits.max_entries);
+        want = want.min(4096);
+        if limits.max_bytes != 0 {
+            want = want.min(limits.max_bytes);
+        }
+        if want > self.buf.len() {
+            self.buf.reserve_exact(want - self.buf.len());
+        }
+    }
+
     /// Gives back spare capacity (a node that will not grow any more, as Redis shrinks a
     /// full listpack).
     pub fn shrink(&mut self) {
