@@ -383,7 +383,7 @@ pub fn xsetid(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
     let Some(mut s) = ctx.edit::<Stream>(key)? else {
         return Err(CommandError::NoSuchKey);
     };
-    if s.log.len() > 0 {
+    if !s.log.is_empty() {
         if s.log.last_live().is_some_and(|top| id < top) {
             return Err(CommandError::Static(
                 "ERR The ID specified in XSETID is smaller than the target stream top item",

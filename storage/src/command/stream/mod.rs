@@ -1,9 +1,9 @@
 //! Stream commands (redis-server 7.0's t_stream.c), by concern:
 //!
-//! * [`entries`]: XADD, XTRIM, XDEL, XLEN, XRANGE, XREVRANGE, XSETID — the log itself.
-//! * [`read`]: XREAD and XREADGROUP, including BLOCK.
-//! * [`groups`]: XGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM — consumer groups.
-//! * [`info`]: XINFO.
+//! * [`entries`] — XADD, XTRIM, XDEL, XLEN, XRANGE, XREVRANGE, XSETID — the log itself.
+//! * [`read`] — XREAD and XREADGROUP, including BLOCK.
+//! * [`groups`] — XGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM — consumer groups.
+//! * [`info`] — XINFO.
 //!
 //! The data structure is [`crate::types::Stream`]. Times (generated IDs, delivery and seen
 //! times, idle times) come from the batch clock, `ctx.now()`.

@@ -96,7 +96,7 @@ fn parse<'a>(
         } else if is(o, "streams") && more > 0 {
             r.streams_at = i + 1;
             let left = argc - r.streams_at;
-            if left % 2 != 0 {
+            if !left.is_multiple_of(2) {
                 return Err(CommandError::Static(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));

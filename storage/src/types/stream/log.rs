@@ -20,7 +20,7 @@ use super::node::{EntryRef, Limits, Node, NodeIter, Pairs, MAX_LISTPACK};
 const NODE_OVERHEAD: usize = 16 + std::mem::size_of::<Node>() + 24;
 
 /// The entries and counters of a stream; see the module doc.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Log {
     nodes: BTreeMap<StreamId, Node>,
     length: u64,
@@ -48,6 +48,23 @@ pub enum Trim {
     MaxLen(u64),
     /// Drop entries with IDs below this one.
     MinId(StreamId),
+}
+
+impl Clone for Log {
+    /// A copy (COPY): its buffers are allocated to size, so its heap is counted afresh.
+    fn clone(&self) -> Log {
+        let nodes = self.nodes.clone();
+        let heap = nodes.values().map(|n| n.heap_bytes() + NODE_OVERHEAD).sum();
+        Log {
+            nodes,
+            length: self.length,
+            last_id: self.last_id,
+            first_id: self.first_id,
+            max_deleted: self.max_deleted,
+            entries_added: self.entries_added,
+            heap,
+        }
+    }
 }
 
 impl Log {

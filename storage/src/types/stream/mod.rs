@@ -1,14 +1,14 @@
 //! [`Stream`]: Redis streams (redis-server's t_stream.c data side) — an append-only log of
 //! entries with 128-bit IDs, and the consumer groups reading it.
 //!
-//! * [`id`]: entry IDs, their order and the way arguments name them.
-//! * [`node`]: runs of entries packed into one buffer, delta-encoded IDs and field names
+//! * [`id`] — entry IDs, their order and the way arguments name them.
+//! * [`node`] — runs of entries packed into one buffer, delta-encoded IDs and field names
 //!   shared with the run's first entry.
-//! * [`log`]: the entries, as nodes in an ordered map keyed by each node's first ID (Redis's
+//! * [`log`] — the entries, as nodes in an ordered map keyed by each node's first ID (Redis's
 //!   radix tree of listpacks), with the stream's counters: length, last ID, recorded first
 //!   ID, maximal deleted ID, entries added. Appending is O(1) amortised; a range seeks its
 //!   first node in O(log nodes).
-//! * [`group`]: consumer groups, their pending entries and consumers.
+//! * [`group`] — consumer groups, their pending entries and consumers.
 //!
 //! A stream is always boxed (entry kind `STREAM`, `OBJECT ENCODING` `stream`). Unlike the
 //! other collections an empty stream is kept: `XADD … MAXLEN 0`, XDEL of the last entry and

@@ -526,7 +526,8 @@ mod tests {
         n.append(key, ids[1], pairs(&[(b"other", &big)]));
         n.append(key, ids[2], pairs(&[(b"f", b"v")]));
         n.append(key, ids[3], pairs(&[(b"g", b"x"), (b"f", b"y")]));
-        let got: Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)> = n
+        type Entries = Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>;
+        let got: Entries = n
             .iter(key)
             .map(|e| {
                 (

@@ -10,6 +10,7 @@ use super::node::Limits;
 use super::{Collection, Stream, StreamId};
 
 type Model = BTreeMap<StreamId, Vec<(Vec<u8>, Vec<u8>)>>;
+type Entries = Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>;
 
 fn fields_of(e: &super::node::EntryRef<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
     e.fields().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()
@@ -120,8 +121,12 @@ proptest! {
                 }
             }
             prop_assert_eq!(log.len(), model.len() as u64);
-            let fwd: Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)> = log.range(StreamId::MIN, StreamId::MAX).map(|e| (e.id, fields_of(&e))).collect();
-            let want: Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)> = model.iter().map(|(k, v)| (*k, v.clone())).collect();
+            // A copy holds the same entries and counts its own (smaller) buffers.
+            let copy = log.clone();
+            prop_assert!(copy.heap_bytes() <= log.heap_bytes());
+            prop_assert_eq!(copy.range(StreamId::MIN, StreamId::MAX).count() as u64, copy.len());
+            let fwd: Entries = log.range(StreamId::MIN, StreamId::MAX).map(|e| (e.id, fields_of(&e))).collect();
+            let want: Entries = model.iter().map(|(k, v)| (*k, v.clone())).collect();
             prop_assert_eq!(&fwd, &want);
             let mut rev: Vec<StreamId> = log.range_rev(StreamId::MIN, StreamId::MAX).map(|e| e.id).collect();
             rev.reverse();
