@@ -188,6 +188,8 @@ pub fn xadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
     }
     let lim = limits(ctx);
     let now = u64::try_from(ctx.now()).unwrap_or(0);
+    // The replayable form is only built while the write stream records.
+    let recording = ctx.store.writes.enabled;
     let mut s = ctx.edit_or_create::<Stream>(key)?;
     if s.log.last_id() == StreamId::MAX {
         return Err(CommandError::Static(
@@ -215,7 +217,7 @@ pub fn xadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
     let mut argv = None;
     if let Some(how) = t.how {
         s.log.trim(how, t.approx, t.limit);
-        if t.approx {
+        if t.approx && recording {
             let mut a = editable(args);
             t.rewrite(&mut a, &s);
             argv = Some(a);
@@ -224,7 +226,7 @@ pub fn xadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
     drop(s);
     bulk_id(out, id);
     ctx.modified(key);
-    if !matches!(t.id, Some(ParsedId::Full(_))) {
+    if recording && !matches!(t.id, Some(ParsedId::Full(_))) {
         let a = argv.get_or_insert_with(|| editable(args));
         a[t.id_at] = Some(id.to_bytes());
     }
@@ -238,6 +240,7 @@ pub fn xadd(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult
 pub fn xtrim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResult {
     let t = TrimArgs::parse(args, false, ctx.store.thresholds.stream_node_max_entries)?;
     let key = args.get(1);
+    let recording = ctx.store.writes.enabled;
     let Some(mut s) = ctx.edit::<Stream>(key)? else {
         out.int(0);
         return Ok(());
@@ -247,7 +250,7 @@ pub fn xtrim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResul
     };
     let deleted = s.log.trim(how, t.approx, t.limit);
     let mut argv = None;
-    if deleted > 0 && t.approx {
+    if deleted > 0 && t.approx && recording {
         let mut a = editable(args);
         t.rewrite(&mut a, &s);
         argv = Some(a);

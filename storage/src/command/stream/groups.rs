@@ -18,7 +18,7 @@ use super::super::{CmdResult, CommandError, Ctx};
 use super::read::{setid_form, xclaim_form, xclaim_form_arg};
 use super::{
     bulk_id, parse_id, parse_interval, parse_strict, quoting_names, subcommand_syntax_error,
-    write_entry,
+    write_entry, Forms,
 };
 use crate::keyspace::entry::ValueType;
 use crate::keyspace::Lookup;
@@ -385,10 +385,10 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
     // RETRYCOUNT is a signed argument; a negative one is "not given".
     let retry = retry.and_then(|r| u64::try_from(r).ok());
 
+    let mut props = Forms::new(ctx);
     let mut st = ctx.edit::<Stream>(key)?.ok_or(CommandError::NoSuchKey)?;
     let (log, groups) = st.parts_mut();
     let mut g = groups.get_mut(name).ok_or(CommandError::NoSuchKey)?;
-    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut dirty = 0u64;
     let mut set_last = false;
     if last_id > g.last_id {
@@ -401,8 +401,7 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
     for (id, arg) in ids {
         if !log.contains(id) {
             if let Some(n) = g.pel().get(&id) {
-                let owner = g.owner(n).to_vec();
-                props.push(xclaim_form_arg(key, name, &owner, arg, n, g.last_id));
+                props.add(|| xclaim_form_arg(key, name, g.owner(n), arg, n, g.last_id));
                 set_last = false;
                 dirty += 1;
                 g.ack(id);
@@ -438,33 +437,29 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> CmdResu
             write_entry(&mut body, &e);
         }
         claimed += 1;
-        props.push(xclaim_form_arg(key, name, consumer, arg, &n, g.last_id));
+        props.add(|| xclaim_form_arg(key, name, consumer, arg, &n, g.last_id));
         set_last = false;
         dirty += 1;
     }
     if set_last {
-        props.push(setid_form(key, name, &g));
+        props.add(|| setid_form(key, name, &g));
         dirty += 1;
     }
     drop(g);
     drop(st);
-    finish_claim(ctx, key, dirty, &props);
+    finish_claim(ctx, key, dirty, props);
     out.array(claimed);
     out.raw(body.as_bytes());
     Ok(())
 }
 
 /// Counts, signals and propagates what a claim did.
-fn finish_claim(ctx: &mut Ctx<'_>, key: &[u8], dirty: u64, props: &[Vec<Vec<u8>>]) {
-    ctx.store.writes.propagate_nothing();
+fn finish_claim(ctx: &mut Ctx<'_>, key: &[u8], dirty: u64, props: Forms) {
     if dirty > 0 {
         ctx.dirty(dirty);
         ctx.signal(key);
     }
-    for p in props {
-        let refs: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
-        ctx.propagate(&refs);
-    }
+    props.emit(ctx);
 }
 
 /// `XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]`
@@ -501,10 +496,10 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cmd
         return Err(nogroup_key(key, name));
     }
     let now = ctx.now();
+    let mut props = Forms::new(ctx);
     let mut st = ctx.edit::<Stream>(key)?.ok_or(CommandError::NoSuchKey)?;
     let (log, groups) = st.parts_mut();
     let mut g = groups.get_mut(name).ok_or(CommandError::NoSuchKey)?;
-    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut dirty = 0u64;
     let mut body = ReplyBuf::new(out.version());
     let mut claimed = 0;
@@ -533,8 +528,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cmd
         };
         let last_pel = id == StreamId::MAX;
         if !log.contains(id) {
-            let owner = g.owner(n).to_vec();
-            props.push(xclaim_form(key, name, &owner, id, n, g.last_id));
+            props.add(|| xclaim_form(key, name, g.owner(n), id, n, g.last_id));
             dirty += 1;
             g.ack(id);
             deleted.push(id);
@@ -559,7 +553,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cmd
                 }
                 claimed += 1;
                 count -= 1;
-                props.push(xclaim_form(key, name, consumer, id, &n, g.last_id));
+                props.add(|| xclaim_form(key, name, consumer, id, &n, g.last_id));
                 dirty += 1;
             }
         }
@@ -569,7 +563,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf) -> Cmd
     }
     drop(g);
     drop(st);
-    finish_claim(ctx, key, dirty, &props);
+    finish_claim(ctx, key, dirty, props);
     out.array(3);
     bulk_id(out, next);
     out.array(claimed);

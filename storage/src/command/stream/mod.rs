@@ -113,6 +113,39 @@ pub fn quoting_names(parts: &[&[u8]]) -> CommandError {
     CommandError::quoting(&parts)
 }
 
+/// Replayable forms a command collects while it holds its stream, given to the write stream
+/// once it lets go. Built only while the write stream records (no AOF or replica: no cost).
+pub struct Forms {
+    on: bool,
+    list: Vec<Vec<Vec<u8>>>,
+}
+
+impl Forms {
+    /// Collects for the command running in `ctx`.
+    pub fn new(ctx: &super::Ctx<'_>) -> Forms {
+        Forms {
+            on: ctx.store.writes.enabled,
+            list: Vec::new(),
+        }
+    }
+
+    /// Adds a command, built by `f` only if it will be recorded.
+    pub fn add(&mut self, f: impl FnOnce() -> Vec<Vec<u8>>) {
+        if self.on {
+            self.list.push(f());
+        }
+    }
+
+    /// Gives the forms, in place of the command as sent (which is never propagated).
+    pub fn emit(self, ctx: &mut super::Ctx<'_>) {
+        ctx.store.writes.propagate_nothing();
+        for p in &self.list {
+            let refs: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
+            ctx.propagate(&refs);
+        }
+    }
+}
+
 /// The stream commands this module runs.
 pub(crate) const HANDLERS: &[(&str, StoreFn)] = &[
     ("xadd", entries::xadd),

@@ -33,7 +33,7 @@ use cachegate_protocols::resp::ReplyBuf;
 
 use super::super::args::{self, is};
 use super::super::{CmdResult, CommandError, Ctx};
-use super::{bulk_id, parse_strict, quoting_names, write_entry};
+use super::{bulk_id, parse_strict, quoting_names, write_entry, Forms};
 use crate::blocking::{BlockOn, TimeoutReply};
 use crate::keyspace::entry::ValueType;
 use crate::types::stream::group::Group;
@@ -201,7 +201,7 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf, group_cmd: bool)
     };
     let mut body = ReplyBuf::new(out.version());
     let mut served = 0;
-    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut props = Forms::new(ctx);
     for (i, &gt) in ids.iter().enumerate() {
         let key = args.get(r.streams_at + i);
         let s = match ctx.read::<Stream>(key) {
@@ -260,7 +260,7 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf, group_cmd: bool)
         if created {
             dirty += 1;
             if r.noack || history {
-                props.push(vecs(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]));
+                props.add(|| vecs(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]));
             }
         }
         if history {
@@ -276,9 +276,8 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf, group_cmd: bool)
                 match log.get(id) {
                     Some(e) => {
                         write_entry(&mut body, &e);
-                        if let Some(nack) = g.redeliver(id, now) {
-                            let nack = nack.clone();
-                            props.push(xclaim_form(key, group, consumer, id, &nack, g.last_id));
+                        if let Some(nack) = g.redeliver(id, now).cloned() {
+                            props.add(|| xclaim_form(key, group, consumer, id, &nack, g.last_id));
                         }
                     }
                     None => {
@@ -300,11 +299,11 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf, group_cmd: bool)
                 write_entry(&mut body, e);
                 if !r.noack {
                     let nack = g.deliver(e.id, cid, now).clone();
-                    props.push(xclaim_form(key, group, consumer, e.id, &nack, g.last_id));
+                    props.add(|| xclaim_form(key, group, consumer, e.id, &nack, g.last_id));
                 }
             }
             if moved {
-                props.push(setid_form(key, group, &g));
+                props.add(|| setid_form(key, group, &g));
             }
         }
         drop(g);
@@ -313,11 +312,7 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>, out: &mut ReplyBuf, group_cmd: bool)
         ctx.signal(key);
     }
 
-    ctx.store.writes.propagate_nothing();
-    for p in &props {
-        let refs: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
-        ctx.propagate(&refs);
-    }
+    props.emit(ctx);
     if served > 0 {
         if out.is_resp3() {
             out.map(served);
