@@ -41,22 +41,41 @@ impl P {
     fn field(&self, i: usize) -> Vec<u8> {
         format!("f{}", self.n[i] % 12).into_bytes()
     }
-    /// A small stream ID, `<0..8>-<0..3>`.
-    fn sid(&self, i: usize) -> Vec<u8> {
-        format!("{}-{}", self.n[i] % 8, self.n[i] / 8 % 3).into_bytes()
-    }
-    /// An ID with a generated sequence, `<0..8>-*`.
-    fn sid_auto(&self, i: usize) -> Vec<u8> {
-        format!("{}-*", self.n[i] % 8).into_bytes()
-    }
-    fn small(&self, i: usize) -> Vec<u8> {
-        (self.n[i] % 5).to_string().into_bytes()
-    }
-    fn group(&self, i: usize) -> Vec<u8> {
-        format!("g{}", self.n[i] % 2).into_bytes()
-    }
-    fn consumer(&self, i: usize) -> Vec<u8> {
-        format!("c{}", self.n[i] % 3).into_bytes()
+    /// A command line from words; placeholders take parameter `i`: `{k<i>}` a key, `{s<i>}`
+    /// one of three keys,
+    /// `{f<i>}` a field, `{n<i>}` a number, `{small<i>}` 0..5, `{sid<i>}` a stream ID
+    /// `<0..8>-<0..3>`, `{auto<i>}` `<0..8>-*`, `{g<i>}` a group, `{c<i>}` a consumer,
+    /// `{v}` the value.
+    fn cmd(&self, words: &str) -> Vec<Vec<u8>> {
+        words
+            .split(' ')
+            .map(|w| {
+                let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) else {
+                    return w.as_bytes().to_vec();
+                };
+                if name == "v" {
+                    return self.v.clone();
+                }
+                let split = name
+                    .find(|c: char| c.is_ascii_digit())
+                    .unwrap_or(name.len());
+                let i: usize = name[split..].parse().unwrap_or(0);
+                let n = self.n[i];
+                match &name[..split] {
+                    "k" => self.key(i),
+                    // Streams meet on fewer keys, so groups and entries cross often.
+                    "s" => format!("k{}", n % 3).into_bytes(),
+                    "f" => self.field(i),
+                    "n" => self.num(i),
+                    "small" => (n % 5).to_string().into_bytes(),
+                    "sid" => format!("{}-{}", n % 8, n / 8 % 3).into_bytes(),
+                    "auto" => format!("{}-*", n % 8).into_bytes(),
+                    "g" => format!("g{}", n % 2).into_bytes(),
+                    "c" => format!("c{}", n % 3).into_bytes(),
+                    other => panic!("unknown placeholder {other}"),
+                }
+            })
+            .collect()
     }
 }
 
@@ -117,229 +136,37 @@ const TEMPLATES: &[Template] = &[
     |p| v(&[b"HINCRBY", &p.key(0), &p.field(1), &p.num(2)]),
     |p| v(&[b"HINCRBYFLOAT", &p.key(0), &p.field(1), b"0.3"]),
     |p| v(&[b"HGET", &p.key(0), &p.field(1)]),
-    // streams
-    |p| v(&[b"XADD", &p.key(0), &p.sid_auto(1), b"f", &p.v]),
-    |p| {
-        v(&[
-            b"XADD",
-            &p.key(0),
-            &p.sid_auto(1),
-            &p.field(2),
-            &p.v,
-            b"f",
-            b"1",
-        ])
-    },
-    |p| v(&[b"XADD", &p.key(0), b"*", b"f", &p.v]),
-    |p| v(&[b"XADD", &p.key(0), b"NOMKSTREAM", &p.sid(1), b"f", &p.v]),
-    |p| {
-        v(&[
-            b"XADD",
-            &p.key(0),
-            b"MAXLEN",
-            b"~",
-            &p.small(2),
-            &p.sid_auto(1),
-            b"f",
-            &p.v,
-        ])
-    },
-    |p| {
-        v(&[
-            b"XADD",
-            &p.key(0),
-            b"MAXLEN",
-            b"~",
-            &p.small(2),
-            b"LIMIT",
-            &p.small(3),
-            &p.sid_auto(1),
-            b"f",
-            b"v",
-        ])
-    },
-    |p| {
-        v(&[
-            b"XADD",
-            &p.key(0),
-            b"MINID",
-            b"~",
-            &p.sid(2),
-            &p.sid_auto(1),
-            b"f",
-            &p.v,
-        ])
-    },
-    |p| v(&[b"XADD", &p.key(0), b"MAXLEN", &p.small(2), b"*", b"f", &p.v]),
-    |p| v(&[b"XTRIM", &p.key(0), b"MAXLEN", b"~", &p.small(1)]),
-    |p| v(&[b"XTRIM", &p.key(0), b"MINID", &p.sid(1)]),
-    |p| {
-        v(&[
-            b"XTRIM",
-            &p.key(0),
-            b"MINID",
-            b"~",
-            &p.sid(1),
-            b"LIMIT",
-            &p.small(2),
-        ])
-    },
-    |p| v(&[b"XDEL", &p.key(0), &p.sid(1), &p.sid(2)]),
-    |p| v(&[b"XSETID", &p.key(0), &p.sid(1), b"ENTRIESADDED", &p.num(2)]),
-    |p| {
-        v(&[
-            b"XGROUP",
-            b"CREATE",
-            &p.key(0),
-            &p.group(1),
-            b"0",
-            b"MKSTREAM",
-        ])
-    },
-    |p| {
-        v(&[
-            b"XGROUP",
-            b"CREATE",
-            &p.key(0),
-            &p.group(1),
-            b"$",
-            b"ENTRIESREAD",
-            &p.small(2),
-        ])
-    },
-    |p| v(&[b"XGROUP", b"SETID", &p.key(0), &p.group(1), &p.sid(2)]),
-    |p| v(&[b"XGROUP", b"DESTROY", &p.key(0), &p.group(1)]),
-    |p| {
-        v(&[
-            b"XGROUP",
-            b"CREATECONSUMER",
-            &p.key(0),
-            &p.group(1),
-            &p.consumer(2),
-        ])
-    },
-    |p| {
-        v(&[
-            b"XGROUP",
-            b"DELCONSUMER",
-            &p.key(0),
-            &p.group(1),
-            &p.consumer(2),
-        ])
-    },
-    |p| {
-        v(&[
-            b"XREADGROUP",
-            b"GROUP",
-            &p.group(1),
-            &p.consumer(2),
-            b"COUNT",
-            &p.small(3),
-            b"STREAMS",
-            &p.key(0),
-            b">",
-        ])
-    },
-    |p| {
-        v(&[
-            b"XREADGROUP",
-            b"GROUP",
-            &p.group(1),
-            &p.consumer(2),
-            b"NOACK",
-            b"STREAMS",
-            &p.key(0),
-            b">",
-        ])
-    },
-    |p| {
-        v(&[
-            b"XREADGROUP",
-            b"GROUP",
-            &p.group(1),
-            &p.consumer(2),
-            b"STREAMS",
-            &p.key(0),
-            b"0",
-        ])
-    },
-    |p| {
-        v(&[
-            b"XREADGROUP",
-            b"GROUP",
-            &p.group(1),
-            &p.consumer(2),
-            b"STREAMS",
-            &p.key(0),
-            &p.key(3),
-            b">",
-            b">",
-        ])
-    },
-    |p| v(&[b"XACK", &p.key(0), &p.group(1), &p.sid(2), &p.sid(3)]),
-    |p| {
-        v(&[
-            b"XCLAIM",
-            &p.key(0),
-            &p.group(1),
-            &p.consumer(2),
-            b"0",
-            &p.sid(3),
-            &p.sid(4),
-        ])
-    },
-    |p| {
-        v(&[
-            b"XCLAIM",
-            &p.key(0),
-            &p.group(1),
-            &p.consumer(2),
-            b"50",
-            &p.sid(3),
-            b"IDLE",
-            &p.num(4),
-            b"RETRYCOUNT",
-            &p.small(5),
-        ])
-    },
-    |p| {
-        v(&[
-            b"XCLAIM",
-            &p.key(0),
-            &p.group(1),
-            &p.consumer(2),
-            b"0",
-            &p.sid(3),
-            b"FORCE",
-            b"JUSTID",
-            b"LASTID",
-            &p.sid(4),
-        ])
-    },
-    |p| {
-        v(&[
-            b"XAUTOCLAIM",
-            &p.key(0),
-            &p.group(1),
-            &p.consumer(2),
-            &p.num(3),
-            b"0",
-            b"COUNT",
-            &p.small(4),
-        ])
-    },
-    |p| {
-        v(&[
-            b"XAUTOCLAIM",
-            &p.key(0),
-            &p.group(1),
-            &p.consumer(2),
-            b"0",
-            &p.sid(3),
-            b"JUSTID",
-        ])
-    },
-    |p| v(&[b"XREAD", b"COUNT", b"2", b"STREAMS", &p.key(0), b"0"]),
+    // streams (see `P::cmd` for the placeholders)
+    |p| p.cmd("XADD {s0} {auto1} f {v}"),
+    |p| p.cmd("XADD {s0} {auto1} {f2} {v} f 1"),
+    |p| p.cmd("XADD {s0} * f {v}"),
+    |p| p.cmd("XADD {s0} NOMKSTREAM {sid1} f {v}"),
+    |p| p.cmd("XADD {s0} MAXLEN ~ {small2} {auto1} f {v}"),
+    |p| p.cmd("XADD {s0} MAXLEN ~ {small2} LIMIT {small3} {auto1} f v"),
+    |p| p.cmd("XADD {s0} MINID ~ {sid2} {auto1} f {v}"),
+    |p| p.cmd("XADD {s0} MAXLEN {small2} * f {v}"),
+    |p| p.cmd("XTRIM {s0} MAXLEN ~ {small1}"),
+    |p| p.cmd("XTRIM {s0} MINID {sid1}"),
+    |p| p.cmd("XTRIM {s0} MINID ~ {sid1} LIMIT {small2}"),
+    |p| p.cmd("XDEL {s0} {sid1} {sid2}"),
+    |p| p.cmd("XSETID {s0} {sid1} ENTRIESADDED {n2}"),
+    |p| p.cmd("XGROUP CREATE {s0} {g1} 0 MKSTREAM"),
+    |p| p.cmd("XGROUP CREATE {s0} {g1} $ ENTRIESREAD {small2}"),
+    |p| p.cmd("XGROUP SETID {s0} {g1} {sid2}"),
+    |p| p.cmd("XGROUP DESTROY {s0} {g1}"),
+    |p| p.cmd("XGROUP CREATECONSUMER {s0} {g1} {c2}"),
+    |p| p.cmd("XGROUP DELCONSUMER {s0} {g1} {c2}"),
+    |p| p.cmd("XREADGROUP GROUP {g1} {c2} COUNT {small3} STREAMS {s0} >"),
+    |p| p.cmd("XREADGROUP GROUP {g1} {c2} NOACK STREAMS {s0} >"),
+    |p| p.cmd("XREADGROUP GROUP {g1} {c2} STREAMS {s0} 0"),
+    |p| p.cmd("XREADGROUP GROUP {g1} {c2} STREAMS {s0} {s3} > >"),
+    |p| p.cmd("XACK {s0} {g1} {sid2} {sid3}"),
+    |p| p.cmd("XCLAIM {s0} {g1} {c2} 0 {sid3} {sid4}"),
+    |p| p.cmd("XCLAIM {s0} {g1} {c2} 50 {sid3} IDLE {n4} RETRYCOUNT {small5}"),
+    |p| p.cmd("XCLAIM {s0} {g1} {c2} 0 {sid3} FORCE JUSTID LASTID {sid4}"),
+    |p| p.cmd("XAUTOCLAIM {s0} {g1} {c2} {n3} 0 COUNT {small4}"),
+    |p| p.cmd("XAUTOCLAIM {s0} {g1} {c2} 0 {sid3} JUSTID"),
+    |p| p.cmd("XREAD COUNT 2 STREAMS {s0} 0"),
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
