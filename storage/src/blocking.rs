@@ -263,7 +263,13 @@ impl Store {
                 let Some(parked) = self.blocking.get(id) else {
                     continue;
                 };
-                if !self.key_serves(db, &key, parked.kind) {
+                // A blocked XREADGROUP is also answered when its key goes away or changes
+                // type (with -UNBLOCKED), as redis-server's unblockDeletedStreamReadgroupClients.
+                let readgroup = parked
+                    .argv
+                    .first()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(b"xreadgroup"));
+                if !readgroup && !self.key_serves(db, &key, parked.kind) {
                     continue;
                 }
                 let (mut session, argv, version) =

@@ -93,6 +93,15 @@ const CASES: &[Case] = &[
     ("GEORADIUS STORE", |a, b| {
         args(&["GEORADIUS", a, "0", "0", "1", "km", "STORE", b])
     }),
+    ("XREAD", |a, b| {
+        args(&["XREAD", "STREAMS", a, b, a, "0", "0", "0"])
+    }),
+    ("XREAD $", |a, b| {
+        args(&["XREAD", "STREAMS", a, b, "$", "$"])
+    }),
+    ("XREADGROUP", |a, b| {
+        args(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", a, b, ">", ">"])
+    }),
 ];
 
 /// A database of `KEYS` strings (`ka<i>` for the live ones, `kb<i>` for the expired ones)
@@ -190,5 +199,13 @@ fn intsets_survive_expired_neighbours() {
 fn list_values_survive_expired_neighbours() {
     run_all(|h, k| {
         h.run(&["RPUSH", k, "a", "b", "c"]);
+    });
+}
+
+#[test]
+fn stream_values_survive_expired_neighbours() {
+    run_all(|h, k| {
+        h.run(&["XADD", k, "1-1", "f", "v"]);
+        h.run(&["XGROUP", "CREATE", k, "g", "0"]);
     });
 }

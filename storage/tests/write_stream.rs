@@ -400,6 +400,20 @@ const TEMPLATES: &[Template] = &[
             &p.key(2),
         ])
     },
+    // streams where they meet other types (the rest: write_stream_streams.rs)
+    |p| v(&[b"XADD", &p.key(0), b"*", b"f", &p.v]),
+    |p| v(&[b"XGROUP", b"CREATE", &p.key(0), b"g", b"0", b"MKSTREAM"]),
+    |p| {
+        v(&[
+            b"XREADGROUP",
+            b"GROUP",
+            b"g",
+            b"c",
+            b"STREAMS",
+            &p.key(0),
+            b">",
+        ])
+    },
 ];
 
 /// One step: a command from a template, or the clock moving, or an active expiry cycle.
@@ -474,6 +488,7 @@ proptest! {
             list_max_listpack_size: 2,
             zset_max_listpack_entries: 3,
             zset_max_listpack_value: 4,
+            stream_node_max_entries: 3,
             ..Default::default()
         };
         let mut a = Harness::new();

@@ -41,6 +41,7 @@ pub mod set;
 pub mod setops;
 pub mod sort;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod zset;

@@ -19,7 +19,7 @@ use cachegate_protocols::resp::request::Args;
 use super::spec::{CommandSpec, Handler, StoreFn};
 use super::{
     bitmap, conn, db, geo, hash, hyperloglog, introspect, keys, latency, list, set, setops, sort,
-    string, table, zset,
+    stream, string, table, zset,
 };
 
 /// The store-side handler lists, one per family module.
@@ -33,6 +33,7 @@ const FAMILIES: &[&[(&str, StoreFn)]] = &[
     setops::HANDLERS,
     list::HANDLERS,
     sort::HANDLERS,
+    stream::HANDLERS,
     db::HANDLERS,
     conn::HANDLERS,
     introspect::HANDLERS,

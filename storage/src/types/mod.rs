@@ -145,7 +145,19 @@ pub(crate) fn digest_elements(
             (ops.xor)(d, &e);
         }
     }
-    // Sets: the xor of the members, in any order. Streams add their rule here.
+    // Streams: each live entry's `ms.seq` ID, then its fields and values, mixed in order
+    // (consumer groups are not part of the digest).
+    if let Some(st) = v.collection::<Stream>() {
+        use crate::types::stream::StreamId;
+        for e in st.log.range(StreamId::MIN, StreamId::MAX) {
+            (ops.mix)(d, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+            for (f, x) in e.fields() {
+                (ops.mix)(d, f);
+                (ops.mix)(d, x);
+            }
+        }
+    }
+    // Sets: the xor of the members, in any order.
     if let Some(set) = v.collection::<Set>() {
         for m in set.iter() {
             m.with_bytes(|b| (ops.xor)(d, b));
@@ -168,6 +180,14 @@ pub fn for_each_element(v: &crate::keyspace::entry::View<'_>, f: &mut dyn FnMut(
     } else if let Some(list) = v.collection::<List>() {
         for e in list.iter() {
             f(&e.to_vec());
+        }
+    } else if let Some(st) = v.collection::<Stream>() {
+        use crate::types::stream::StreamId;
+        for e in st.log.range(StreamId::MIN, StreamId::MAX) {
+            for (field, value) in e.fields() {
+                f(field);
+                f(value);
+            }
         }
     } else if let Some(z) = v.collection::<ZSet>() {
         let mut score = Vec::with_capacity(24);

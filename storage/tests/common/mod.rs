@@ -134,8 +134,63 @@ pub fn canonical(v: &cachegate_storage::keyspace::entry::View<'_>) -> String {
                 .collect::<Vec<_>>()
                 .join(",")
         }
-        other => format!("<{} x{}>", other.name(), v.elements()),
+        ValueType::Stream => match v.collection::<cachegate_storage::types::Stream>() {
+            Some(s) => canonical_stream(s),
+            None => "?".into(),
+        },
     }
+}
+
+/// A stream: its counters, its entries, and its groups with their pending entries (owner
+/// and delivery count) and consumers. Not rendered: delivery times and consumers' seen-times,
+/// which a replica sets from its own clock (an XCLAIM's TIME in its future is taken as its
+/// now), and the node layout, which is not data.
+fn canonical_stream(s: &cachegate_storage::types::Stream) -> String {
+    use cachegate_storage::types::stream::StreamId;
+    use std::fmt::Write;
+    let esc = |b: &[u8]| b.escape_ascii().to_string();
+    let id = |i: StreamId| format!("{}-{}", i.ms, i.seq);
+    let log = &s.log;
+    let mut out = format!(
+        "len={} last={} first={} maxdel={} added={} [",
+        log.len(),
+        id(log.last_id()),
+        id(log.first_id()),
+        id(log.max_deleted()),
+        log.entries_added()
+    );
+    for e in log.range(StreamId::MIN, StreamId::MAX) {
+        let _ = write!(out, "{}{{", id(e.id));
+        for (f, v) in e.fields() {
+            let _ = write!(out, "{}={},", esc(f), esc(v));
+        }
+        out.push('}');
+    }
+    out.push(']');
+    for (name, g) in s.groups().into_iter().flat_map(|gs| gs.iter()) {
+        let _ = write!(
+            out,
+            " group {} last={} read={} pel[",
+            esc(name),
+            id(g.last_id),
+            g.entries_read
+        );
+        for (pid, n) in g.pel() {
+            let _ = write!(
+                out,
+                "{}:{}x{},",
+                id(*pid),
+                esc(g.owner(n)),
+                n.delivery_count
+            );
+        }
+        out.push_str("] consumers[");
+        for c in g.consumers() {
+            let _ = write!(out, "{}:{},", esc(&c.name), c.pel.len());
+        }
+        out.push(']');
+    }
+    out
 }
 
 /// Every key of every database live at `now` (Unix ms).
