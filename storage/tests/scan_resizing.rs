@@ -1,8 +1,8 @@
 //! SCAN's guarantee through the commands: an iteration returns every element present for
 //! its whole duration at least once, while the index grows and then shrinks between calls
 //! and elements come and go. SCAN over the keyspace (shrunk by the periodic maintenance) and
-//! HSCAN over a hash in its table encoding (shrunk as fields are deleted); the other types'
-//! big encodings add theirs here.
+//! HSCAN, SSCAN and ZSCAN over the big encodings of hashes, sets and sorted sets (shrunk as
+//! elements are deleted).
 
 mod common;
 
@@ -119,4 +119,57 @@ fn hscan_survives_growing_and_shrinking() {
     for f in &stable {
         assert!(seen.contains(f.as_bytes()), "HSCAN missed {f}");
     }
+}
+
+/// SSCAN and ZSCAN the same way as HSCAN: a big value, elements added between calls, then
+/// deleted again (the index grows, then shrinks).
+fn collection_scan_survives(add: &str, del: &str, scan: &str, extra: &[&str], pairs: bool) {
+    let mut h = Harness::new();
+    let stable: Vec<String> = (0..2_000).map(|i| format!("m{i}")).collect();
+    let argv = |cmd: &str, m: &str| -> Vec<String> {
+        let mut v = vec![cmd.to_string(), "c".to_string()];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.push(m.to_string());
+        v
+    };
+    let run = |h: &mut Harness, v: Vec<String>| {
+        let r: Vec<&str> = v.iter().map(String::as_str).collect();
+        h.run(&r);
+    };
+    for m in &stable {
+        run(&mut h, argv(add, m));
+    }
+    let seen = iterate(
+        &mut h,
+        &[scan, "c", "0", "COUNT", "10"],
+        2,
+        pairs,
+        |h, step| {
+            if step < 100 {
+                for j in 0..100 {
+                    run(h, argv(add, &format!("tmp:{step}:{j}")));
+                }
+            } else if step < 200 {
+                let s = step - 100;
+                for j in 0..100 {
+                    let mut v = vec![del.to_string(), "c".to_string()];
+                    v.push(format!("tmp:{s}:{j}"));
+                    run(h, v);
+                }
+            }
+        },
+    );
+    for m in &stable {
+        assert!(seen.contains(m.as_bytes()), "{scan} missed {m}");
+    }
+}
+
+#[test]
+fn sscan_survives_growing_and_shrinking() {
+    collection_scan_survives("SADD", "SREM", "SSCAN", &[], false);
+}
+
+#[test]
+fn zscan_survives_growing_and_shrinking() {
+    collection_scan_survives("ZADD", "ZREM", "ZSCAN", &["1"], true);
 }

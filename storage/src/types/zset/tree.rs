@@ -245,6 +245,8 @@ impl ZTree {
         let score = unsafe { node::score(p) };
         self.tree.remove(score, member);
         let _ = self.index.remove_at(i);
+        // The member index shrinks as the set empties, as redis-server resizes its dict.
+        self.index.after_remove();
         self.node_bytes -= node::size(member.len());
         unsafe { node::free(p) };
         Some(score)
