@@ -23,47 +23,11 @@ pub const HEADER: usize = 4;
 /// The empty sequence's bytes.
 pub const EMPTY: [u8; HEADER] = [0; HEADER];
 
-/// Bytes the LEB128 length of `n` takes.
-#[inline]
-pub fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
+pub use super::varint::len as varint_len;
+use super::varint::{read as read_varint, write as write_varint};
 
-#[inline]
-fn write_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
 
-/// Reads a LEB128 length at `pos`; returns (value, bytes used). The buffers are only ever
-/// written by this module, so a malformed varint is a bug; it reads as 0 to stay safe.
-#[inline]
-fn read_varint(buf: &[u8], pos: usize) -> (usize, usize) {
-    let mut v = 0usize;
-    let mut shift = 0;
-    let mut i = pos;
-    while i < buf.len() {
-        let b = buf[i];
-        v |= usize::from(b & 0x7f) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            return (v, i - pos);
-        }
-        shift += 7;
-        if shift >= usize::BITS as usize {
-            break;
-        }
-    }
-    (0, i - pos)
-}
+
 
 /// A read-only view of packed bytes.
 #[derive(Clone, Copy)]

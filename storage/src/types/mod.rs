@@ -28,6 +28,7 @@ pub mod members;
 pub mod pairs;
 pub mod set;
 pub mod stream;
+pub mod varint;
 pub mod zset;
 
 pub use hash::Hash;

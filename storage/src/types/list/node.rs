@@ -30,6 +30,8 @@
 //! (inline in a keyspace entry, or in a `Node`). Positions are byte offsets of an element's
 //! head; the node's end position is its length in bytes.
 
+use crate::types::varint::{len as varint_len, read as read_varint};
+
 /// Most bytes of the first element kept as a node's base.
 pub const BASE_MAX: usize = 32;
 
@@ -111,37 +113,7 @@ impl<'a> Elem<'a> {
     }
 }
 
-/// Bytes the LEB128 varint of `n` takes (forward or backward form alike).
-#[inline]
-fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
 
-/// Reads a forward LEB128 varint at `pos`: (value, bytes used). Buffers are only written by
-/// this module, so a malformed varint is a bug; it reads as 0 to stay in bounds.
-#[inline]
-fn read_varint(buf: &[u8], pos: usize) -> (usize, usize) {
-    let mut v = 0usize;
-    let mut shift = 0;
-    let mut i = pos;
-    while let Some(&b) = buf.get(i) {
-        v |= usize::from(b & 0x7f) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            return (v, i - pos);
-        }
-        shift += 7;
-        if shift >= usize::BITS as usize {
-            break;
-        }
-    }
-    (0, (i - pos).max(1))
-}
 
 /// Reads a back-length ending just before `end`: (value, bytes used).
 #[inline]

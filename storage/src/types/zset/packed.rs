@@ -21,6 +21,7 @@
 //! anyway (as on redis-server's listpack, over at most `zset-max-listpack-entries` pairs);
 //! inserting or removing a pair re-encodes the score of the pair after it.
 
+use crate::types::varint::{self, write as write_varint};
 use std::cmp::Ordering;
 
 /// Bytes of the count header.
@@ -50,30 +51,11 @@ fn base_after(score: f64) -> i64 {
     }
 }
 
-#[inline]
-fn write_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
 
 #[inline]
 fn read_varint(buf: &[u8], pos: usize) -> (usize, usize) {
-    let mut v = 0usize;
-    let mut shift = 0;
-    let mut i = pos;
-    while i < buf.len() {
-        let b = buf[i];
-        v |= usize::from(b & 0x7f) << shift;
-        i += 1;
-        if b & 0x80 == 0 || shift >= 63 {
-            break;
-        }
-        shift += 7;
-    }
-    (v, i)
+    let (v, used) = varint::read(buf, pos);
+    (v, pos + used)
 }
 
 /// Appends the encoding of a pair whose previous score's base is `base`.

@@ -29,14 +29,7 @@ pub(super) mod node {
     use std::alloc::{alloc, dealloc, Layout};
     use std::ptr::NonNull;
 
-    fn varint_len(mut n: usize) -> usize {
-        let mut len = 1;
-        while n >= 0x80 {
-            n >>= 7;
-            len += 1;
-        }
-        len
-    }
+    use crate::types::varint::len as varint_len;
 
     /// Bytes a node for a member of `len` bytes allocates.
     pub fn size(len: usize) -> usize {
