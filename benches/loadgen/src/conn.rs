@@ -18,14 +18,15 @@ use tokio::net::TcpStream;
 
 use crate::request::{Encoder, Op, Protocol};
 use crate::rng::Rng;
-use crate::scan::{self, Outcome, Scan};
+use crate::scan::{self, resp::Framer, Outcome, Scan};
+use crate::template::{Vars, MAX_COMMANDS};
 
 /// Latencies are recorded in nanoseconds; anything above this is clamped to it.
 const HIST_MAX_NS: u64 = 3_600 * 1_000_000_000;
 
 /// Free space the read buffer keeps before a `read`, so most reads can take a whole batch
 /// of small replies at once.
-const READ_CHUNK: usize = 64 * 1024;
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// State shared by every connection of a run, on every thread.
 #[derive(Debug)]
@@ -45,7 +46,7 @@ pub struct Shared {
 
 impl Shared {
     /// Claims up to `want` requests from the budget; 0 means the budget is spent.
-    fn claim(&self, want: u64) -> u64 {
+    pub(crate) fn claim(&self, want: u64) -> u64 {
         let Some(budget) = &self.budget else {
             return want;
         };
@@ -82,12 +83,32 @@ pub enum Workload {
         /// This connection's random stream.
         rng: Rng,
     },
-    /// SET every key of `next..end` once, in order (the `--load` mode).
+    /// Random keys from `0..keyspace`, each request one of the `--command` templates,
+    /// picked with their weights.
+    Commands {
+        /// Number of distinct keys.
+        keyspace: u64,
+        /// Cumulative template weights: template `i` is picked when a draw below the last
+        /// entry falls below `cumulative[i]` and not below the previous entry.
+        cumulative: Vec<u64>,
+        /// This connection's random stream.
+        rng: Rng,
+    },
+    /// Every key of `first..end` in order, `passes` times (the `--load` mode): one SET per
+    /// key, or with templates every template once per key, in order.
     Load {
+        /// First key of this connection's range.
+        first: u64,
         /// Next key to write.
         next: u64,
         /// One past the last key to write.
         end: u64,
+        /// Walks of the range still to start after the current one.
+        passes_left: u64,
+        /// Number of templates (0: SET).
+        templates: u8,
+        /// Template to send next for key `next`.
+        template: u8,
     },
 }
 
@@ -109,13 +130,49 @@ impl Workload {
                 };
                 Some((op, rng.below(*keyspace)))
             }
-            Workload::Load { next, end } => {
+            Workload::Commands {
+                keyspace,
+                cumulative,
+                rng,
+            } => {
+                let op = match cumulative.as_slice() {
+                    [_] => 0,
+                    all => {
+                        let total = all[all.len() - 1];
+                        let draw = rng.below(total);
+                        all.iter().position(|&c| draw < c).unwrap_or(0)
+                    }
+                };
+                // At most MAX_COMMANDS templates, so the index fits a u8.
+                Some((Op::Command(op as u8), rng.below(*keyspace)))
+            }
+            Workload::Load {
+                first,
+                next,
+                end,
+                passes_left,
+                templates,
+                template,
+            } => {
                 if next >= end {
-                    return None;
+                    if *passes_left == 0 || first >= end {
+                        return None;
+                    }
+                    *passes_left -= 1;
+                    *next = *first;
                 }
                 let key = *next;
-                *next += 1;
-                Some((Op::Set, key))
+                if *templates == 0 {
+                    *next += 1;
+                    return Some((Op::Set, key));
+                }
+                let op = Op::Command(*template);
+                *template += 1;
+                if *template == *templates {
+                    *template = 0;
+                    *next += 1;
+                }
+                Some((op, key))
             }
         }
     }
@@ -135,9 +192,13 @@ pub struct Stats {
     pub sets: u64,
     /// Measured GET requests.
     pub gets: u64,
-    /// GETs that returned a value.
+    /// Measured requests per `--command` template.
+    pub commands: [u64; MAX_COMMANDS],
+    /// GETs that returned a value; templated commands whose reply carried data (a bulk
+    /// string or a non-empty aggregate).
     pub hits: u64,
-    /// GETs that returned nil / `END` alone.
+    /// GETs that returned nil / `END` alone; templated commands answered with a null or
+    /// an empty aggregate (LPOP on an empty list, LRANGE on a missing key).
     pub misses: u64,
     /// Error replies (`-ERR`, `SERVER_ERROR`, `NOT_STORED`, …), any operation.
     pub errors: u64,
@@ -145,6 +206,9 @@ pub struct Stats {
     pub latency: Histogram<u64>,
     /// When the last measured reply arrived.
     pub last_reply: Option<Instant>,
+    /// Replies to warm-up requests (not in `ops`); with `ops` they are every reply the
+    /// server sent, which is what its CPU time over the whole run was spent on.
+    pub warmup_ops: u64,
 }
 
 impl Stats {
@@ -154,6 +218,7 @@ impl Stats {
             ops: 0,
             sets: 0,
             gets: 0,
+            commands: [0; MAX_COMMANDS],
             hits: 0,
             misses: 0,
             errors: 0,
@@ -162,6 +227,7 @@ impl Stats {
             latency: Histogram::new_with_bounds(1, HIST_MAX_NS, 3)
                 .expect("constant histogram bounds are valid"),
             last_reply: None,
+            warmup_ops: 0,
         }
     }
 
@@ -170,6 +236,9 @@ impl Stats {
         self.ops += other.ops;
         self.sets += other.sets;
         self.gets += other.gets;
+        for (a, b) in self.commands.iter_mut().zip(other.commands) {
+            *a += b;
+        }
         self.hits += other.hits;
         self.misses += other.misses;
         self.errors += other.errors;
@@ -177,23 +246,45 @@ impl Stats {
         // ever did, percentiles would be off, which is better than aborting a report.
         let _ = self.latency.add(&other.latency);
         self.last_reply = self.last_reply.max(other.last_reply);
+        self.warmup_ops += other.warmup_ops;
     }
 
+    /// Counts one measured reply (its latency is recorded separately, see
+    /// [`Stats::record_latency`]).
     #[inline]
-    fn record(&mut self, op: Op, outcome: Outcome, latency: Duration) {
+    pub(crate) fn count(&mut self, op: Op, outcome: Outcome) {
         self.ops += 1;
         match op {
             Op::Set => self.sets += 1,
             Op::Get => self.gets += 1,
+            Op::Command(i) => self.commands[usize::from(i)] += 1,
         }
         match (op, outcome) {
             (_, Outcome::Error) => self.errors += 1,
             (Op::Get, Outcome::Miss) => self.misses += 1,
             (Op::Get, _) => self.hits += 1,
             (Op::Set, _) => {}
+            (Op::Command(_), Outcome::Miss) => self.misses += 1,
+            (Op::Command(_), Outcome::Hit) => self.hits += 1,
+            (Op::Command(_), Outcome::Ok) => {}
+        }
+    }
+
+    /// Records `count` replies that all took `latency` (the replies framed after one read
+    /// share their arrival time, so one histogram update covers them all).
+    #[inline]
+    pub(crate) fn record_latency(&mut self, latency: Duration, count: u64) {
+        if count == 0 {
+            return;
         }
         let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        self.latency.saturating_record(ns.max(1));
+        self.latency.saturating_record_n(ns.max(1), count);
+    }
+
+    #[cfg(test)]
+    fn record(&mut self, op: Op, outcome: Outcome, latency: Duration) {
+        self.count(op, outcome);
+        self.record_latency(latency, 1);
     }
 }
 
@@ -247,14 +338,14 @@ impl fmt::Display for ConnError {
 impl std::error::Error for ConnError {}
 
 /// Growable read buffer with a consumed prefix, reused for the whole run.
-struct ReadBuf {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+pub(crate) struct ReadBuf {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl ReadBuf {
-    fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         ReadBuf {
             // Twice the read chunk, so an unfinished reply shorter than one chunk can
             // always be compacted to the front without the buffer having to grow.
@@ -264,13 +355,13 @@ impl ReadBuf {
         }
     }
 
-    fn pending(&self) -> &[u8] {
+    pub(crate) fn pending(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
     /// Makes at least [`READ_CHUNK`] bytes free after `end`: rewinds when empty, moves an
     /// unfinished reply to the front, and grows only when that reply alone fills it.
-    fn make_room(&mut self) {
+    pub(crate) fn make_room(&mut self) {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -298,16 +389,22 @@ pub struct Conn {
     encoder: Arc<Encoder>,
     shared: Arc<Shared>,
     workload: Workload,
+    /// This connection's index (`{conn}` in templates).
+    index: u64,
+    /// Requests encoded so far (`{n}` in templates).
+    counter: u64,
     wbuf: Vec<u8>,
     rbuf: ReadBuf,
+    framer: Framer,
     ops: Vec<Op>,
     stats: Stats,
 }
 
 impl Conn {
-    /// Prepares a connection; `stream` must already be connected.
+    /// Prepares connection number `index`; `stream` must already be connected.
     pub fn new(
         stream: TcpStream,
+        index: usize,
         protocol: Protocol,
         pipeline: usize,
         encoder: Arc<Encoder>,
@@ -322,10 +419,13 @@ impl Conn {
             encoder,
             shared,
             workload,
+            index: index as u64,
+            counter: 0,
             wbuf: Vec::with_capacity(pipeline * request_len),
             // Replies to a batch are at most about as large as the requests (a GET hit
             // carries the value a SET would have sent), so this rarely needs to grow.
             rbuf: ReadBuf::new(pipeline * (request_len + 64)),
+            framer: Framer::new(),
             ops: Vec::with_capacity(pipeline),
             stats: Stats::new(),
         }
@@ -371,7 +471,13 @@ impl Conn {
             let Some((op, key)) = self.workload.next() else {
                 break;
             };
-            self.encoder.encode(op, key, &mut self.wbuf);
+            let vars = Vars {
+                key,
+                n: self.counter,
+                conn: self.index,
+            };
+            self.counter += 1;
+            self.encoder.encode(op, vars, &mut self.wbuf);
             self.ops.push(op);
         }
         !self.ops.is_empty()
@@ -391,10 +497,11 @@ impl Conn {
         let mut next = 0;
         loop {
             // Frame every reply already buffered before reading again.
+            let framed_before = next;
             while next < self.ops.len() {
                 let op = self.ops[next];
                 let scanned = match self.protocol {
-                    Protocol::Resp => scan::resp::scan(self.rbuf.pending()),
+                    Protocol::Resp => self.framer.scan(self.rbuf.pending()),
                     Protocol::Memcache => scan::memcache::scan(self.rbuf.pending(), op),
                 };
                 match scanned {
@@ -402,12 +509,18 @@ impl Conn {
                         self.rbuf.start += len;
                         next += 1;
                         if measured {
-                            self.stats.record(op, outcome, arrived - sent);
+                            self.stats.count(op, outcome);
                         }
                     }
                     Scan::Incomplete => break,
                     Scan::Invalid(why) => return Err(self.protocol_error(why)),
                 }
+            }
+            if measured {
+                self.stats
+                    .record_latency(arrived - sent, (next - framed_before) as u64);
+            } else {
+                self.stats.warmup_ops += (next - framed_before) as u64;
             }
             if next == self.ops.len() {
                 if self.rbuf.start != self.rbuf.end {
@@ -436,10 +549,15 @@ impl Conn {
     }
 
     fn protocol_error(&self, why: &'static str) -> ConnError {
-        let pending = self.rbuf.pending();
-        let near = pending[..pending.len().min(48)].escape_ascii().to_string();
-        ConnError::Protocol { why, near }
+        protocol_error(&self.rbuf, why)
     }
+}
+
+/// A protocol error quoting the first unframed bytes of `rbuf`.
+pub(crate) fn protocol_error(rbuf: &ReadBuf, why: &'static str) -> ConnError {
+    let pending = rbuf.pending();
+    let near = pending[..pending.len().min(48)].escape_ascii().to_string();
+    ConnError::Protocol { why, near }
 }
 
 #[cfg(test)]
@@ -468,9 +586,76 @@ mod tests {
 
     #[test]
     fn load_workload_walks_its_range_once() {
-        let mut w = Workload::Load { next: 3, end: 6 };
+        let mut w = Workload::Load {
+            first: 3,
+            next: 3,
+            end: 6,
+            passes_left: 0,
+            templates: 0,
+            template: 0,
+        };
         let keys: Vec<_> = std::iter::from_fn(|| w.next()).collect();
         assert_eq!(keys, [(Op::Set, 3), (Op::Set, 4), (Op::Set, 5)]);
+    }
+
+    #[test]
+    fn load_workload_sends_every_template_per_key_and_repeats_passes() {
+        let mut w = Workload::Load {
+            first: 0,
+            next: 0,
+            end: 2,
+            passes_left: 1,
+            templates: 2,
+            template: 0,
+        };
+        let keys: Vec<_> = std::iter::from_fn(|| w.next()).collect();
+        let (a, b) = (Op::Command(0), Op::Command(1));
+        assert_eq!(
+            keys,
+            [
+                (a, 0),
+                (b, 0),
+                (a, 1),
+                (b, 1),
+                (a, 0),
+                (b, 0),
+                (a, 1),
+                (b, 1)
+            ]
+        );
+        let mut empty = Workload::Load {
+            first: 5,
+            next: 5,
+            end: 5,
+            passes_left: 3,
+            templates: 0,
+            template: 0,
+        };
+        assert_eq!(empty.next(), None);
+    }
+
+    #[test]
+    fn command_workload_honours_weights() {
+        let mut w = Workload::Commands {
+            keyspace: 1000,
+            cumulative: vec![3, 4],
+            rng: Rng::new(1, 0),
+        };
+        let mut seen = [0u32; 2];
+        for _ in 0..40_000 {
+            match w.next() {
+                Some((Op::Command(i), k)) if k < 1000 => seen[usize::from(i)] += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        // 3:1 → about 30,000 and 10,000.
+        assert!((28_500..31_500).contains(&seen[0]), "{seen:?}");
+        let mut single = Workload::Commands {
+            keyspace: 10,
+            cumulative: vec![1],
+            rng: Rng::new(1, 0),
+        };
+        assert!(matches!(single.next(), Some((Op::Command(0), _))));
     }
 
     #[test]
@@ -518,5 +703,14 @@ mod tests {
         assert_eq!((s.ops, s.gets, s.sets), (5, 3, 2));
         assert_eq!((s.hits, s.misses, s.errors), (1, 1, 2));
         assert_eq!(s.latency.len(), 5);
+        s.record(Op::Command(1), Outcome::Hit, t);
+        s.record(Op::Command(1), Outcome::Miss, t);
+        s.record(Op::Command(0), Outcome::Ok, t);
+        s.record(Op::Command(0), Outcome::Error, t);
+        assert_eq!(s.ops, 9);
+        assert_eq!(&s.commands[..3], &[2, 2, 0]);
+        assert_eq!((s.hits, s.misses, s.errors), (2, 2, 3));
+        s.record_latency(t, 7);
+        assert_eq!(s.latency.len(), 16);
     }
 }

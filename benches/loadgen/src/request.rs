@@ -8,6 +8,8 @@
 
 use clap::ValueEnum;
 
+use crate::template::{Template, Vars};
+
 /// Digits in the numeric part of every key; keys are zero-padded to this width so all
 /// keys have the same length (and the same per-item memory cost on the server).
 pub const KEY_DIGITS: usize = 12;
@@ -45,13 +47,15 @@ impl Protocol {
     }
 }
 
-/// The two operations the generator issues.
+/// The operations the generator issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     /// Read one key.
     Get,
     /// Write one key with the configured value.
     Set,
+    /// The `--command` template with this index (RESP only).
+    Command(u8),
 }
 
 /// Pre-rendered request pieces for one protocol, key prefix and value.
@@ -67,6 +71,8 @@ pub struct Encoder {
     set_tail: Vec<u8>,
     /// Key prefix, copied before the digits of every key.
     prefix: Vec<u8>,
+    /// Compiled `--command` templates, indexed by [`Op::Command`].
+    commands: Vec<Template>,
 }
 
 impl Encoder {
@@ -115,13 +121,28 @@ impl Encoder {
             set_head,
             set_tail,
             prefix: prefix.to_vec(),
+            commands: Vec::new(),
         }
     }
 
-    /// Appends one request for `op` on key number `key` (< [`MAX_KEYSPACE`]) to `out`.
+    /// Adds the compiled `--command` templates; [`Op::Command`]`(i)` is `commands[i]`.
+    pub fn with_commands(mut self, commands: Vec<Template>) -> Self {
+        self.commands = commands;
+        self
+    }
+
+    /// The value every SET (and every `{value}`) carries.
+    pub fn value(value_size: usize) -> Vec<u8> {
+        value_bytes(value_size)
+    }
+
+    /// Appends one request for `op` on key number `key` (< [`MAX_KEYSPACE`]) to `out`;
+    /// `vars.n` and `vars.conn` only matter to templates.
     #[inline]
-    pub fn encode(&self, op: Op, key: u64, out: &mut Vec<u8>) {
+    pub fn encode(&self, op: Op, vars: Vars, out: &mut Vec<u8>) {
+        let key = vars.key;
         match op {
+            Op::Command(i) => self.commands[usize::from(i)].encode(vars, out),
             Op::Get => {
                 out.extend_from_slice(&self.get_head);
                 self.push_key(key, out);
@@ -138,8 +159,12 @@ impl Encoder {
     /// The largest number of bytes one request can take; used to size write buffers.
     pub fn max_request_len(&self) -> usize {
         let key = self.prefix.len() + KEY_DIGITS;
-        (self.get_head.len() + key + self.get_tail.len())
-            .max(self.set_head.len() + key + self.set_tail.len())
+        let builtin = (self.get_head.len() + key + self.get_tail.len())
+            .max(self.set_head.len() + key + self.set_tail.len());
+        self.commands
+            .iter()
+            .map(Template::max_len)
+            .fold(builtin, usize::max)
     }
 
     #[inline]
@@ -170,10 +195,14 @@ fn value_bytes(size: usize) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn vars(key: u64) -> Vars {
+        Vars { key, n: 0, conn: 0 }
+    }
+
     fn encode(p: Protocol, op: Op, key: u64, value_size: usize) -> Vec<u8> {
         let enc = Encoder::new(p, b"key:", value_size);
         let mut out = Vec::new();
-        enc.encode(op, key, &mut out);
+        enc.encode(op, vars(key), &mut out);
         assert!(out.len() <= enc.max_request_len());
         out
     }
@@ -225,8 +254,8 @@ mod tests {
     fn encoding_appends_without_clearing() {
         let enc = Encoder::new(Protocol::Memcache, b"k", 1);
         let mut out = Vec::new();
-        enc.encode(Op::Get, 1, &mut out);
-        enc.encode(Op::Get, 2, &mut out);
+        enc.encode(Op::Get, vars(1), &mut out);
+        enc.encode(Op::Get, vars(2), &mut out);
         assert_eq!(out, b"get k000000000001\r\nget k000000000002\r\n");
     }
 }
