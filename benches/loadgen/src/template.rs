@@ -20,7 +20,7 @@
 //! length header written per request. Encoding never allocates once the output buffer has
 //! grown to the batch size.
 
-use crate::request::{key_digits, KEY_DIGITS};
+use crate::request::{key_digits, Skeleton, KEY_DIGITS};
 
 /// Most templates one run accepts (`--command` given this many times at most).
 pub const MAX_COMMANDS: usize = 16;
@@ -74,6 +74,9 @@ pub struct Template {
     /// The command name (first argument), upper-cased, for reports.
     pub name: String,
     parts: Vec<Part>,
+    /// The whole request with holes for the key digits, when no argument varies in length
+    /// (then encoding is one `memcpy` plus the digits).
+    skeleton: Option<Skeleton>,
     /// Bytes of the request apart from variable arguments' headers and digits.
     fixed_len: usize,
     /// Variable pieces: how many numbers of up to 20 digits, and headers of up to 22.
@@ -200,10 +203,17 @@ impl Template {
                     .sum(),
             })
             .sum();
+        let skeleton = parts.iter().all(|p| !matches!(p, Part::Var(_))).then(|| {
+            Skeleton::build(parts.iter().map(|p| match p {
+                Part::Lit(b) => Some(b.as_slice()),
+                _ => None,
+            }))
+        });
         Ok(Template {
             source: source.to_string(),
             name,
             parts,
+            skeleton,
             fixed_len,
             var_numbers,
             var_args,
@@ -225,6 +235,9 @@ impl Template {
     /// Appends one request with `vars` to `out`.
     #[inline]
     pub fn encode(&self, vars: Vars, out: &mut Vec<u8>) {
+        if let Some(skeleton) = &self.skeleton {
+            return skeleton.encode(vars.key, out);
+        }
         let mut key = None;
         for part in &self.parts {
             match part {

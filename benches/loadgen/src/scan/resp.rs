@@ -85,6 +85,11 @@ impl Framer {
     /// previous call saw. After [`Scan::Complete`] the framer is ready for the next reply;
     /// after [`Scan::Invalid`] the stream is out of sync and the framer must not be reused.
     pub fn scan(&mut self, buf: &[u8]) -> Scan {
+        if self.pos == 0 {
+            if let Some(done) = simple(buf) {
+                return done;
+            }
+        }
         loop {
             let at = self.pos;
             let header = match header(buf, at) {
@@ -192,6 +197,60 @@ impl Framer {
                 outcome = Outcome::Hit;
             }
         }
+    }
+}
+
+/// The replies most requests get — a short status, an integer, a bulk string — framed
+/// whole in one pass; `None` for anything else (or anything unusual about these, which the
+/// general path then judges).
+#[inline]
+fn simple(buf: &[u8]) -> Option<Scan> {
+    let (&kind, rest) = buf.split_first()?;
+    match kind {
+        b'+' | b':' => {
+            // Short lines only; `\n` must follow `\r` (else the general path reports it).
+            let window = &rest[..rest.len().min(32)];
+            let lf = window.iter().position(|&b| b == b'\n')?;
+            if lf == 0 || window[lf - 1] != b'\r' {
+                return None;
+            }
+            if kind == b':' && !window[..lf - 1].iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            if kind == b':' && lf == 1 {
+                return None;
+            }
+            Some(Scan::Complete {
+                len: lf + 2,
+                outcome: Outcome::Ok,
+            })
+        }
+        b'$' => {
+            let mut n: usize = 0;
+            let mut i = 0;
+            while i < rest.len() && i < 10 && rest[i].is_ascii_digit() {
+                n = n * 10 + usize::from(rest[i] - b'0');
+                i += 1;
+            }
+            if i == 0 || rest.get(i) != Some(&b'\r') || rest.get(i + 1) != Some(&b'\n') {
+                return None;
+            }
+            if n as u64 > super::MAX_PAYLOAD {
+                return None;
+            }
+            let end = 1 + i + 2 + n;
+            if buf.len() < end + 2 {
+                return Some(Scan::Incomplete);
+            }
+            if &buf[end..end + 2] != b"\r\n" {
+                return None;
+            }
+            Some(Scan::Complete {
+                len: end + 2,
+                outcome: Outcome::Hit,
+            })
+        }
+        _ => None,
     }
 }
 
