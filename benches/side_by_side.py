@@ -440,7 +440,8 @@ class Server:
     cpu: str
     log_path: Path
     proc: Optional[subprocess.Popen] = None
-    # Preloads present in the server now (cleared by FLUSHALL).
+    # Preloads present in the server now, as (protocol, preload name); cleared by
+    # FLUSHALL (one cachegate serves both protocols, and may share one keyspace).
     loaded: set = field(default_factory=set)
     # Command sequences probed on this server: names -> the unknown ones.
     supports: dict = field(default_factory=dict)
@@ -853,10 +854,10 @@ def prepare(server: Server, row: Scenario, loadgen: Loadgen, args: argparse.Name
             duration: float, warmup: float) -> None:
     """Puts the data `row` needs into `server` (flushing first for rows that change it)."""
     if row.protocol == MEMCACHE:
-        if row.op == "get" and STRINGS_PRELOAD not in server.loaded:
+        if row.op == "get" and (MEMCACHE, STRINGS_PRELOAD) not in server.loaded:
             log(f"preloading {args.keyspace:,} keys into {server.label} (memcache)")
             loadgen.load(server, MEMCACHE, args.keyspace)
-            server.loaded.add(STRINGS_PRELOAD)
+            server.loaded.add((MEMCACHE, STRINGS_PRELOAD))
         return
     port = server.ports[RESP]
     if row.fresh:
@@ -868,14 +869,14 @@ def prepare(server: Server, row: Scenario, loadgen: Loadgen, args: argparse.Name
     if row.op == "get":
         preloads.append(Preload(STRINGS_PRELOAD, args.keyspace))
     for pre in preloads:
-        if pre.name in server.loaded:
+        if (RESP, pre.name) in server.loaded:
             continue
         if pre.template is None:
             log(f"preloading {pre.keys:,} keys into {server.label} (resp)")
             loadgen.load(server, RESP, pre.keys)
         else:
             loadgen.load_commands(server, pre.template, pre.keys, pre.passes)
-        server.loaded.add(pre.name)
+        server.loaded.add((RESP, pre.name))
 
 
 def run_throughput(scenarios: list[Scenario], candidates: dict, peers: dict,
@@ -1396,13 +1397,22 @@ def render_table(report: dict) -> str:
 # Main
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for options whose default is worked out later (None)."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     p = argparse.ArgumentParser(
         description="cachegate vs redis-server and memcached, side by side on one pinned core: "
                     "throughput and CPU per op (strings and data types), memory, idle "
                     "connections, scaling.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     cand = p.add_argument_group("the candidate (what is compared with the peers)")
     cand.add_argument("--cachegate", default=str(target / "release" / "cachegate"),
                       help="cachegate binary")
@@ -1432,9 +1442,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     load.add_argument("--quick", action="store_true",
                       help="shorter runs and fewer, smaller memory loads, for a smoke test; "
                            "explicit options still win")
-    load.add_argument("--connections", type=int, default=50)
-    load.add_argument("--keyspace", type=int, default=100_000)
-    load.add_argument("--value-size", type=int, default=64)
+    load.add_argument("--connections", type=int, default=50,
+                      help="connections per run (ping-pong: pairs of them)")
+    load.add_argument("--keyspace", type=int, default=100_000,
+                      help="keys of the strings rows (preloaded for GET)")
+    load.add_argument("--value-size", type=int, default=64,
+                      help="bytes per SET value and per {value} of the data-type rows")
     load.add_argument("--seed", type=int, default=1, help="seed of round 1 (round r uses seed+r-1)")
     load.add_argument("--only", metavar="FILTERS",
                       help="comma-separated filters; run only rows whose name has all the "
