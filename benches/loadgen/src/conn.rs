@@ -6,8 +6,10 @@
 //! allocates per request: the write buffer, the read buffer and the per-batch list of
 //! operations are sized up front and only grow if a reply is larger than anything seen.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +25,89 @@ use crate::template::{Vars, MAX_COMMANDS};
 
 /// Latencies are recorded in nanoseconds; anything above this is clamped to it.
 const HIST_MAX_NS: u64 = 3_600 * 1_000_000_000;
+
+/// The latency histogram of one driver thread, shared by all its connections.
+///
+/// One histogram per connection would be 50 × ~350 KB of counters touched at random:
+/// every record a cache miss, a few % of the generator's CPU time. One per thread stays
+/// in cache. Tasks of a thread run on that thread only (a `LocalSet`), so a `RefCell`
+/// is enough.
+#[derive(Debug, Clone)]
+pub struct Recorder(Rc<RefCell<Histogram<u64>>>);
+
+impl Recorder {
+    /// An empty histogram covering 1 ns to an hour at 3 significant digits, allocated
+    /// once so recording never allocates.
+    pub fn new() -> Self {
+        // Bounds and precision are constants that hdrhistogram accepts; failing here
+        // would be a bug in this file, not something a user or server can cause.
+        Recorder(Rc::new(RefCell::new(
+            Histogram::new_with_bounds(1, HIST_MAX_NS, 3)
+                .expect("constant histogram bounds are valid"),
+        )))
+    }
+
+    /// Records `count` replies that all took `latency` (the replies framed after one read
+    /// share their arrival time, so one histogram update covers them all).
+    #[inline]
+    pub fn record(&self, latency: Duration, count: u64) {
+        if count == 0 {
+            return;
+        }
+        let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        self.0.borrow_mut().saturating_record_n(ns.max(1), count);
+    }
+
+    /// Adds everything recorded into `stats`.
+    pub fn add_to(&self, stats: &mut Stats) {
+        // Both histograms share the same bounds or auto-resize, so adding cannot fail
+        // on range; if it ever did, percentiles would be off, which is better than
+        // aborting a report.
+        let _ = stats.latency.add(&*self.0.borrow());
+    }
+}
+
+/// The time limit of a batch, as one timer reused for the whole run.
+///
+/// `tokio::time::timeout` per batch would register and cancel a timer-wheel entry every
+/// time; pushing a registered timer's deadline later is one atomic store, and the wheel
+/// only sees the timer when it is due (then it is re-filed at its new deadline).
+pub(crate) struct Deadline {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl Deadline {
+    pub(crate) fn new(timeout: Duration) -> Self {
+        Deadline {
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+        }
+    }
+
+    /// Runs `fut`, started at `now`; fails with [`ConnError::Timeout`] if it is not done
+    /// by `now` + the timeout.
+    pub(crate) async fn run<T>(
+        &mut self,
+        now: Instant,
+        fut: impl std::future::Future<Output = Result<T, ConnError>>,
+    ) -> Result<T, ConnError> {
+        self.sleep
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(now + self.timeout));
+        tokio::select! {
+            biased;
+            done = fut => done,
+            () = self.sleep.as_mut() => Err(ConnError::Timeout(self.timeout)),
+        }
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Free space the read buffer keeps before a `read`, so most reads can take a whole batch
 /// of small replies at once.
@@ -202,7 +287,8 @@ pub struct Stats {
     pub misses: u64,
     /// Error replies (`-ERR`, `SERVER_ERROR`, `NOT_STORED`, …), any operation.
     pub errors: u64,
-    /// Latency of every measured reply, in nanoseconds.
+    /// Latency of every measured reply, in nanoseconds (filled from the threads'
+    /// [`Recorder`]s when a run's statistics are merged; empty per connection).
     pub latency: Histogram<u64>,
     /// When the last measured reply arrived.
     pub last_reply: Option<Instant>,
@@ -222,10 +308,9 @@ impl Stats {
             hits: 0,
             misses: 0,
             errors: 0,
-            // Bounds and precision are constants that hdrhistogram accepts; failing here
-            // would be a bug in this file, not something a user or server can cause.
-            latency: Histogram::new_with_bounds(1, HIST_MAX_NS, 3)
-                .expect("constant histogram bounds are valid"),
+            // Auto-resizing and tiny until something is added: connections record into
+            // their thread's Recorder, not here.
+            latency: Histogram::new(3).expect("constant histogram precision is valid"),
             last_reply: None,
             warmup_ops: 0,
         }
@@ -249,8 +334,8 @@ impl Stats {
         self.warmup_ops += other.warmup_ops;
     }
 
-    /// Counts one measured reply (its latency is recorded separately, see
-    /// [`Stats::record_latency`]).
+    /// Counts one measured reply (its latency is recorded separately, in a
+    /// [`Recorder`]).
     #[inline]
     pub(crate) fn count(&mut self, op: Op, outcome: Outcome) {
         self.ops += 1;
@@ -268,23 +353,6 @@ impl Stats {
             (Op::Command(_), Outcome::Hit) => self.hits += 1,
             (Op::Command(_), Outcome::Ok) => {}
         }
-    }
-
-    /// Records `count` replies that all took `latency` (the replies framed after one read
-    /// share their arrival time, so one histogram update covers them all).
-    #[inline]
-    pub(crate) fn record_latency(&mut self, latency: Duration, count: u64) {
-        if count == 0 {
-            return;
-        }
-        let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        self.latency.saturating_record_n(ns.max(1), count);
-    }
-
-    #[cfg(test)]
-    fn record(&mut self, op: Op, outcome: Outcome, latency: Duration) {
-        self.count(op, outcome);
-        self.record_latency(latency, 1);
     }
 }
 
@@ -398,6 +466,7 @@ pub struct Conn {
     framer: Framer,
     ops: Vec<Op>,
     stats: Stats,
+    latency: Recorder,
 }
 
 impl Conn {
@@ -410,6 +479,7 @@ impl Conn {
         encoder: Arc<Encoder>,
         shared: Arc<Shared>,
         workload: Workload,
+        latency: Recorder,
     ) -> Self {
         let request_len = encoder.max_request_len();
         Conn {
@@ -428,6 +498,7 @@ impl Conn {
             framer: Framer::new(),
             ops: Vec::with_capacity(pipeline),
             stats: Stats::new(),
+            latency,
         }
     }
 
@@ -435,6 +506,7 @@ impl Conn {
     /// abort by another connection, whichever comes first.
     pub async fn run(mut self) -> Result<Stats, ConnError> {
         let load = self.workload.is_load();
+        let mut deadline = Deadline::new(self.shared.io_timeout);
         loop {
             if self.shared.abort.load(Ordering::Relaxed) {
                 break;
@@ -453,12 +525,7 @@ impl Conn {
             if !self.fill_batch(want) {
                 break;
             }
-            let timeout = self.shared.io_timeout;
-            match tokio::time::timeout(timeout, self.batch(measured)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(ConnError::Timeout(timeout)),
-            }
+            deadline.run(now, self.batch(measured)).await?;
         }
         Ok(self.stats)
     }
@@ -517,8 +584,8 @@ impl Conn {
                 }
             }
             if measured {
-                self.stats
-                    .record_latency(arrived - sent, (next - framed_before) as u64);
+                self.latency
+                    .record(arrived - sent, (next - framed_before) as u64);
             } else {
                 self.stats.warmup_ops += (next - framed_before) as u64;
             }
@@ -694,23 +761,36 @@ mod tests {
     #[test]
     fn stats_classify_outcomes() {
         let mut s = Stats::new();
-        let t = Duration::from_micros(10);
-        s.record(Op::Get, Outcome::Hit, t);
-        s.record(Op::Get, Outcome::Miss, t);
-        s.record(Op::Get, Outcome::Error, t);
-        s.record(Op::Set, Outcome::Ok, t);
-        s.record(Op::Set, Outcome::Error, t);
+        s.count(Op::Get, Outcome::Hit);
+        s.count(Op::Get, Outcome::Miss);
+        s.count(Op::Get, Outcome::Error);
+        s.count(Op::Set, Outcome::Ok);
+        s.count(Op::Set, Outcome::Error);
         assert_eq!((s.ops, s.gets, s.sets), (5, 3, 2));
         assert_eq!((s.hits, s.misses, s.errors), (1, 1, 2));
-        assert_eq!(s.latency.len(), 5);
-        s.record(Op::Command(1), Outcome::Hit, t);
-        s.record(Op::Command(1), Outcome::Miss, t);
-        s.record(Op::Command(0), Outcome::Ok, t);
-        s.record(Op::Command(0), Outcome::Error, t);
+        s.count(Op::Command(1), Outcome::Hit);
+        s.count(Op::Command(1), Outcome::Miss);
+        s.count(Op::Command(0), Outcome::Ok);
+        s.count(Op::Command(0), Outcome::Error);
         assert_eq!(s.ops, 9);
         assert_eq!(&s.commands[..3], &[2, 2, 0]);
         assert_eq!((s.hits, s.misses, s.errors), (2, 2, 3));
-        s.record_latency(t, 7);
-        assert_eq!(s.latency.len(), 16);
+    }
+
+    #[test]
+    fn recorders_are_shared_and_merged() {
+        let r = Recorder::new();
+        let other_conn = r.clone();
+        r.record(Duration::from_micros(10), 5);
+        other_conn.record(Duration::from_millis(3), 2);
+        r.record(Duration::from_micros(1), 0);
+        let mut total = Stats::new();
+        r.add_to(&mut total);
+        Recorder::new().add_to(&mut total);
+        assert_eq!(total.latency.len(), 7);
+        assert!(total.latency.max() >= 2_990_000);
+        let mut merged = Stats::new();
+        merged.merge(&total);
+        assert_eq!(merged.latency.len(), 7);
     }
 }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::cli::{Args, Config};
-use crate::conn::{Conn, ConnError, Shared, Stats, Workload};
+use crate::conn::{Conn, ConnError, Recorder, Shared, Stats, Workload};
 use crate::pingpong::Pair;
 use crate::report::Report;
 use crate::request::Encoder;
@@ -118,9 +118,10 @@ fn run(config: &Config) -> Result<(), String> {
     let mut total = Stats::new();
     let mut failures: Vec<(usize, String)> = Vec::new();
     for handle in handles {
-        let results = handle
+        let (results, latencies) = handle
             .join()
             .map_err(|_| "a driver thread panicked".to_string())??;
+        total.merge(&latencies);
         for (i, result) in results {
             match result {
                 Ok(stats) => total.merge(&stats),
@@ -191,19 +192,24 @@ fn register(i: usize, stream: TcpStream) -> Result<tokio::net::TcpStream, String
         .map_err(|e| format!("connection {i}: cannot register socket: {e}"))
 }
 
-/// Body of one driver thread: a single-threaded runtime running its connections.
+/// Body of one driver thread: a single-threaded runtime running its connections, all
+/// recording latencies into one histogram; returns each connection's outcome and the
+/// thread's latencies (in an otherwise empty [`Stats`]).
 fn drive_thread(
     jobs: Vec<Job>,
     config: &Config,
     shared: Arc<Shared>,
     encoder: Arc<Encoder>,
-) -> Result<ThreadResults, String> {
+) -> Result<(ThreadResults, Stats), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))?;
-    runtime.block_on(async {
+    let latency = Recorder::new();
+    // A LocalSet: the tasks share the thread's Recorder, so they must stay on it.
+    let local = tokio::task::LocalSet::new();
+    let results = local.block_on(&runtime, async {
         let mut tasks = Vec::with_capacity(jobs.len());
         for job in jobs {
             let registered = match job {
@@ -229,12 +235,14 @@ fn drive_thread(
                     Arc::clone(&encoder),
                     Arc::clone(&shared),
                     workload(config, i),
+                    latency.clone(),
                 ))),
                 Some(pusher) => Task::Pair(Box::new(Pair::new(
                     pingpong::role(i).0,
                     stream,
                     pusher,
                     Arc::clone(&shared),
+                    latency.clone(),
                 ))),
             };
             let run = async move {
@@ -246,7 +254,7 @@ fn drive_thread(
             let shared = Arc::clone(&shared);
             tasks.push((
                 i,
-                tokio::spawn(async move {
+                tokio::task::spawn_local(async move {
                     let result = run.await;
                     if result.is_err() {
                         // Let every other connection stop after its current batch.
@@ -264,7 +272,10 @@ fn drive_thread(
             results.push((i, result));
         }
         Ok(results)
-    })
+    })?;
+    let mut latencies = Stats::new();
+    latency.add_to(&mut latencies);
+    Ok((results, latencies))
 }
 
 /// The requests connection `i` sends.

@@ -22,7 +22,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::conn::{protocol_error, ConnError, ReadBuf, Shared, Stats};
+use crate::conn::{protocol_error, ConnError, Deadline, ReadBuf, Recorder, Shared, Stats};
 use crate::request::Op;
 use crate::scan::resp::Framer;
 use crate::scan::{Outcome, Scan};
@@ -125,11 +125,18 @@ pub struct Pair {
     lpush: Vec<u8>,
     shared: Arc<Shared>,
     stats: Stats,
+    latency: Recorder,
 }
 
 impl Pair {
     /// Pair number `pair`, from its two connected sockets.
-    pub fn new(pair: usize, popper: TcpStream, pusher: TcpStream, shared: Arc<Shared>) -> Self {
+    pub fn new(
+        pair: usize,
+        popper: TcpStream,
+        pusher: TcpStream,
+        shared: Arc<Shared>,
+        latency: Recorder,
+    ) -> Self {
         let (blpop, lpush) = requests(pair);
         Pair {
             popper: Side::new(popper),
@@ -138,11 +145,13 @@ impl Pair {
             lpush,
             shared,
             stats: Stats::new(),
+            latency,
         }
     }
 
     /// Runs round trips until the deadline, the request budget or an abort.
     pub async fn run(mut self) -> Result<Stats, ConnError> {
+        let mut deadline = Deadline::new(self.shared.io_timeout);
         loop {
             if self.shared.abort.load(Ordering::Relaxed) {
                 break;
@@ -155,12 +164,7 @@ impl Pair {
             if measured && self.shared.claim(1) == 0 {
                 break;
             }
-            let timeout = self.shared.io_timeout;
-            match tokio::time::timeout(timeout, self.round(measured)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(ConnError::Timeout(timeout)),
-            }
+            deadline.run(now, self.round(measured)).await?;
         }
         Ok(self.stats)
     }
@@ -180,7 +184,7 @@ impl Pair {
             self.stats.errors += 1;
         }
         self.stats.count(ROUND, popped);
-        self.stats.record_latency(arrived - sent, 1);
+        self.latency.record(arrived - sent, 1);
         self.stats.last_reply = Some(arrived);
         Ok(())
     }
