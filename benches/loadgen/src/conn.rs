@@ -469,18 +469,31 @@ pub struct Conn {
     latency: Recorder,
 }
 
+/// What every connection of one driver thread shares.
+#[derive(Debug, Clone)]
+pub struct ThreadCtx {
+    /// Wire protocol.
+    pub protocol: Protocol,
+    /// Requests per batch.
+    pub pipeline: usize,
+    /// The run's pre-rendered requests.
+    pub encoder: Arc<Encoder>,
+    /// The run's shared limits and abort flag.
+    pub shared: Arc<Shared>,
+    /// The thread's latency histogram.
+    pub latency: Recorder,
+}
+
 impl Conn {
     /// Prepares connection number `index`; `stream` must already be connected.
-    pub fn new(
-        stream: TcpStream,
-        index: usize,
-        protocol: Protocol,
-        pipeline: usize,
-        encoder: Arc<Encoder>,
-        shared: Arc<Shared>,
-        workload: Workload,
-        latency: Recorder,
-    ) -> Self {
+    pub fn new(stream: TcpStream, index: usize, workload: Workload, ctx: &ThreadCtx) -> Self {
+        let ThreadCtx {
+            protocol,
+            pipeline,
+            encoder,
+            shared,
+            latency,
+        } = ctx.clone();
         let request_len = encoder.max_request_len();
         Conn {
             stream,

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::cli::{Args, Config};
-use crate::conn::{Conn, ConnError, Recorder, Shared, Stats, Workload};
+use crate::conn::{Conn, ConnError, Recorder, Shared, Stats, ThreadCtx, Workload};
 use crate::pingpong::Pair;
 use crate::report::Report;
 use crate::request::Encoder;
@@ -207,6 +207,13 @@ fn drive_thread(
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))?;
     let latency = Recorder::new();
+    let ctx = ThreadCtx {
+        protocol: config.protocol,
+        pipeline: config.pipeline,
+        encoder,
+        shared: Arc::clone(&shared),
+        latency: latency.clone(),
+    };
     // A LocalSet: the tasks share the thread's Recorder, so they must stay on it.
     let local = tokio::task::LocalSet::new();
     let results = local.block_on(&runtime, async {
@@ -227,16 +234,7 @@ fn drive_thread(
             };
             // Built here, outside the task, so the task owns everything it uses.
             let task = match pusher {
-                None => Task::Conn(Box::new(Conn::new(
-                    stream,
-                    i,
-                    config.protocol,
-                    config.pipeline,
-                    Arc::clone(&encoder),
-                    Arc::clone(&shared),
-                    workload(config, i),
-                    latency.clone(),
-                ))),
+                None => Task::Conn(Box::new(Conn::new(stream, i, workload(config, i), &ctx))),
                 Some(pusher) => Task::Pair(Box::new(Pair::new(
                     pingpong::role(i).0,
                     stream,
