@@ -91,6 +91,11 @@ impl Framer {
             }
         }
         loop {
+            if self.depth > 0 {
+                if let Err(s) = self.bulk_run(buf) {
+                    return s;
+                }
+            }
             let at = self.pos;
             let header = match header(buf, at) {
                 Ok(h) => h,
@@ -142,6 +147,48 @@ impl Framer {
                 return scan;
             }
         }
+    }
+
+    /// Frames consecutive bulk strings inside the innermost open aggregate — the body of
+    /// an LRANGE or ZRANGE reply — in a tight loop, leaving the aggregate's last element
+    /// (which closes it) and anything unusual to the general path. `Err(Incomplete)` when
+    /// the buffer ends inside one of them (the framer then resumes at that element).
+    #[inline]
+    fn bulk_run(&mut self, buf: &[u8]) -> Result<(), Scan> {
+        while self.depth > 0 && self.stack[self.depth - 1].left > 1 {
+            let at = self.pos;
+            let b = &buf[at..];
+            if b.first() != Some(&b'$') {
+                return Ok(());
+            }
+            // `$` and up to three digits, then CRLF: element sizes below 1000 bytes are
+            // read with fixed offsets; anything else is the general path's.
+            let Some(head) = b.get(..6) else {
+                return Ok(());
+            };
+            let digit = |c: u8| {
+                let d = c.wrapping_sub(b'0');
+                (d <= 9).then_some(usize::from(d))
+            };
+            let (n, i) = match (digit(head[1]), digit(head[2]), digit(head[3])) {
+                (Some(a), None, _) if head[2] == b'\r' && head[3] == b'\n' => (a, 2),
+                (Some(a), Some(b), None) if head[3] == b'\r' && head[4] == b'\n' => (a * 10 + b, 3),
+                (Some(a), Some(b), Some(c)) if head[4] == b'\r' && head[5] == b'\n' => {
+                    (a * 100 + b * 10 + c, 4)
+                }
+                _ => return Ok(()),
+            };
+            let end = i + 2 + n;
+            if b.len() < end + 2 {
+                return Err(Scan::Incomplete);
+            }
+            if b[end] != b'\r' || b[end + 1] != b'\n' {
+                return Ok(());
+            }
+            self.pos = at + end + 2;
+            self.stack[self.depth - 1].left -= 1;
+        }
+        Ok(())
     }
 
     /// Opens an aggregate of `count` entries whose header ends at `next`. `Ok(None)`: it
@@ -485,6 +532,17 @@ mod tests {
                 b"*2\r\n%1\r\n+k\r\n*1\r\n$1\r\nv\r\n|1\r\n+a\r\n+b\r\n$2\r\nhi\r\n",
             );
         }
+        // Elements of every header width inside one array: 0, 1, 2, 3 and 4 digits, and
+        // non-string elements between them.
+        let mut mixed = b"*7\r\n$0\r\n\r\n$1\r\nx\r\n".to_vec();
+        for n in [42, 999, 1000] {
+            mixed.extend_from_slice(format!("${n}\r\n").as_bytes());
+            mixed.extend_from_slice(&vec![b'\r'; n]);
+            mixed.extend_from_slice(b"\r\n");
+        }
+        mixed.extend_from_slice(b":5\r\n$-1\r\n");
+        stream.extend_from_slice(&mixed);
+        assert_eq!(outcome(&mixed), Outcome::Hit);
         for chunk in [1, 2, 3, 7, 64, 1000, stream.len()] {
             resume_in_chunks(&stream, chunk);
         }
