@@ -1260,7 +1260,7 @@ def render_table(report: dict) -> str:
     if report["rows"]:
         out.append("")
         header = ("scenario", "peer", "cachegate ops/s", "peer ops/s", "ratio", "p99 ratio",
-                  "cg kops/cpu-s", "peer kops/cpu-s", "cpu/op ratio", "")
+                  "cg kops/cpu-s", "peer kops/cpu-s", "cpu/op ratio", "note")
         rows = []
         for r in report["rows"]:
             if r["unsupported"]:
