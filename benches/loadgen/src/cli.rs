@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::request::{Protocol, KEY_DIGITS, MAX_KEYSPACE, MEMCACHE_MAX_KEY};
+use crate::request::{Encoder, Protocol, KEY_DIGITS, MAX_KEYSPACE, MEMCACHE_MAX_KEY};
+use crate::template::{split_weight, Template, MAX_COMMANDS};
 
 /// Run time used when neither `--duration` nor `--requests` is given, so a run is always
 /// bounded.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
-/// Drive GET/SET load at a RESP or memcached server and report throughput and latency.
+/// Drive GET/SET load, any templated RESP command, or BLPOP/LPUSH ping-pong at a RESP or
+/// memcached server and report throughput and latency.
 #[derive(Debug, Parser)]
 #[command(name = "cachegate-loadgen", version)]
 pub struct Args {
@@ -45,6 +47,23 @@ pub struct Args {
     /// SET:GET mix, e.g. `1:10`, `1:0` (SETs only), `0:1` (GETs only).
     #[arg(long, default_value = "1:10", value_parser = parse_ratio)]
     pub ratio: (u64, u64),
+    /// Send this RESP command instead of GET/SET: `[WEIGHT:]TEMPLATE`, arguments separated
+    /// by spaces, with `{key}` (the key number, 12 digits), `{keynum}` (unpadded),
+    /// `{value}` (--value-size bytes), `{n}` (per-connection counter), `{conn}`
+    /// (connection index); `{{`/`}}` for braces. Repeat to mix commands by weight (1 by
+    /// default), e.g. `--command '3:LPUSH l:{key} {value}' --command 'LPOP l:{key}'`.
+    /// Replaces --ratio and --key-prefix. With --load, every key gets every command once.
+    #[arg(long = "command", value_name = "TEMPLATE")]
+    pub commands: Vec<String>,
+    /// With --load: walk the keyspace this many times (e.g. to push many elements per
+    /// list).
+    #[arg(long, default_value_t = 1)]
+    pub passes: u64,
+    /// Blocking round trips instead of a load: connections pair up, one loops
+    /// `BLPOP q<i> 0` while the other sends `LPUSH q<i> x` after each BLPOP; reports
+    /// round trips per second. Needs an even --connections; --pipeline must be 1.
+    #[arg(long)]
+    pub pingpong: bool,
     /// Measured seconds, after the warm-up [default: 10 unless --requests is given].
     #[arg(long, value_parser = parse_positive_secs)]
     pub duration: Option<Duration>,
@@ -97,6 +116,12 @@ pub struct Config {
     pub sets: u64,
     /// GET weight.
     pub gets: u64,
+    /// Compiled `--command` templates and their weights (empty: GET/SET).
+    pub commands: Vec<(u64, Template)>,
+    /// `--load` walks of the keyspace (≥ 1).
+    pub passes: u64,
+    /// `--pingpong` mode.
+    pub pingpong: bool,
     /// Measured time limit, if any (always set unless `requests` is).
     pub duration: Option<Duration>,
     /// Measured request limit, if any.
@@ -151,6 +176,47 @@ impl Config {
             (None, None) => Some(DEFAULT_DURATION),
             (d, _) => d,
         };
+        if args.passes == 0 || args.passes > 1_000_000 {
+            return Err("--passes must be between 1 and 1000000".into());
+        }
+        if args.passes > 1 && !args.load {
+            return Err("--passes only applies to --load".into());
+        }
+        if args.commands.len() > MAX_COMMANDS {
+            return Err(format!("at most {MAX_COMMANDS} --command templates"));
+        }
+        if !args.commands.is_empty() && args.protocol != Protocol::Resp {
+            return Err("--command sends RESP commands: use --protocol resp".into());
+        }
+        let value = Encoder::value(args.value_size);
+        let commands = args
+            .commands
+            .iter()
+            .map(|spec| {
+                let (weight, template) = split_weight(spec)?;
+                Ok((weight, Template::compile(template, &value)?))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if args.pingpong {
+            if args.protocol != Protocol::Resp {
+                return Err("--pingpong needs --protocol resp (BLPOP/LPUSH)".into());
+            }
+            if args.load || !commands.is_empty() {
+                return Err("--pingpong cannot be combined with --load or --command".into());
+            }
+            if args.connections < 2 || !args.connections.is_multiple_of(2) {
+                return Err("--pingpong needs an even --connections (pairs)".into());
+            }
+            if args.pipeline != 1 {
+                return Err("--pingpong has one round trip in flight per pair: -P 1".into());
+            }
+        }
+        let threads = if args.pingpong {
+            // A pair runs on one thread, so more threads than pairs would idle.
+            args.threads.min(args.connections / 2)
+        } else {
+            args.threads.min(args.connections)
+        };
         let (sets, gets) = args.ratio;
         Ok(Config {
             port: args.port.unwrap_or(args.protocol.default_port()),
@@ -163,10 +229,13 @@ impl Config {
             value_size: args.value_size,
             sets,
             gets,
+            commands,
+            passes: args.passes,
+            pingpong: args.pingpong,
             duration,
             requests: args.requests,
             warmup: args.warmup,
-            threads: args.threads.min(args.connections),
+            threads,
             seed: args.seed,
             load: args.load,
             json: args.json,
@@ -285,5 +354,42 @@ mod tests {
     fn threads_never_exceed_connections() {
         let c = config(&["-c", "2", "-t", "8"]).unwrap();
         assert_eq!(c.threads, 2);
+        let c = config(&["-c", "6", "-t", "8", "--pingpong"]).unwrap();
+        assert_eq!(c.threads, 3, "one thread per pair at most");
+    }
+
+    #[test]
+    fn commands_are_compiled_with_weights() {
+        let c = config(&[
+            "--command",
+            "3:LPUSH l:{key} {value}",
+            "--command",
+            "LPOP l:{key}",
+            "-d",
+            "2",
+        ])
+        .unwrap();
+        let summary: Vec<_> = c
+            .commands
+            .iter()
+            .map(|(w, t)| (*w, t.name.as_str()))
+            .collect();
+        assert_eq!(summary, [(3, "LPUSH"), (1, "LPOP")]);
+        assert!(config(&["--command", "GET {nope}"]).is_err());
+        assert!(config(&["--protocol", "memcache", "--command", "GET x"]).is_err());
+        let many: Vec<&str> = ["--command", "PING"].repeat(MAX_COMMANDS + 1);
+        assert!(config(&many).is_err());
+    }
+
+    #[test]
+    fn pingpong_and_passes_are_checked() {
+        assert!(config(&["--pingpong", "-c", "4"]).is_ok());
+        assert!(config(&["--pingpong", "-c", "3"]).is_err());
+        assert!(config(&["--pingpong", "-c", "4", "-P", "2"]).is_err());
+        assert!(config(&["--pingpong", "--load"]).is_err());
+        assert!(config(&["--pingpong", "--protocol", "memcache"]).is_err());
+        assert!(config(&["--passes", "2"]).is_err(), "only with --load");
+        assert!(config(&["--passes", "2", "--load"]).is_ok());
+        assert!(config(&["--passes", "0", "--load"]).is_err());
     }
 }

@@ -6,8 +6,10 @@
 //! allocates per request: the write buffer, the read buffer and the per-batch list of
 //! operations are sized up front and only grow if a reply is larger than anything seen.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,14 +20,98 @@ use tokio::net::TcpStream;
 
 use crate::request::{Encoder, Op, Protocol};
 use crate::rng::Rng;
-use crate::scan::{self, Outcome, Scan};
+use crate::scan::{self, resp::Framer, Outcome, Scan};
+use crate::template::{Vars, MAX_COMMANDS};
 
 /// Latencies are recorded in nanoseconds; anything above this is clamped to it.
 const HIST_MAX_NS: u64 = 3_600 * 1_000_000_000;
 
+/// The latency histogram of one driver thread, shared by all its connections.
+///
+/// One histogram per connection would be 50 × ~350 KB of counters touched at random:
+/// every record a cache miss, a few % of the generator's CPU time. One per thread stays
+/// in cache. Tasks of a thread run on that thread only (a `LocalSet`), so a `RefCell`
+/// is enough.
+#[derive(Debug, Clone)]
+pub struct Recorder(Rc<RefCell<Histogram<u64>>>);
+
+impl Recorder {
+    /// An empty histogram covering 1 ns to an hour at 3 significant digits, allocated
+    /// once so recording never allocates.
+    pub fn new() -> Self {
+        // Bounds and precision are constants that hdrhistogram accepts; failing here
+        // would be a bug in this file, not something a user or server can cause.
+        Recorder(Rc::new(RefCell::new(
+            Histogram::new_with_bounds(1, HIST_MAX_NS, 3)
+                .expect("constant histogram bounds are valid"),
+        )))
+    }
+
+    /// Records `count` replies that all took `latency` (the replies framed after one read
+    /// share their arrival time, so one histogram update covers them all).
+    #[inline]
+    pub fn record(&self, latency: Duration, count: u64) {
+        if count == 0 {
+            return;
+        }
+        let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        self.0.borrow_mut().saturating_record_n(ns.max(1), count);
+    }
+
+    /// Adds everything recorded into `stats`.
+    pub fn add_to(&self, stats: &mut Stats) {
+        // Both histograms share the same bounds or auto-resize, so adding cannot fail
+        // on range; if it ever did, percentiles would be off, which is better than
+        // aborting a report.
+        let _ = stats.latency.add(&*self.0.borrow());
+    }
+}
+
+/// The time limit of a batch, as one timer reused for the whole run.
+///
+/// `tokio::time::timeout` per batch would register and cancel a timer-wheel entry every
+/// time; pushing a registered timer's deadline later is one atomic store, and the wheel
+/// only sees the timer when it is due (then it is re-filed at its new deadline).
+pub(crate) struct Deadline {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl Deadline {
+    pub(crate) fn new(timeout: Duration) -> Self {
+        Deadline {
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+        }
+    }
+
+    /// Runs `fut`, started at `now`; fails with [`ConnError::Timeout`] if it is not done
+    /// by `now` + the timeout.
+    pub(crate) async fn run<T>(
+        &mut self,
+        now: Instant,
+        fut: impl std::future::Future<Output = Result<T, ConnError>>,
+    ) -> Result<T, ConnError> {
+        self.sleep
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(now + self.timeout));
+        tokio::select! {
+            biased;
+            done = fut => done,
+            () = self.sleep.as_mut() => Err(ConnError::Timeout(self.timeout)),
+        }
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Free space the read buffer keeps before a `read`, so most reads can take a whole batch
 /// of small replies at once.
-const READ_CHUNK: usize = 64 * 1024;
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// State shared by every connection of a run, on every thread.
 #[derive(Debug)]
@@ -45,7 +131,7 @@ pub struct Shared {
 
 impl Shared {
     /// Claims up to `want` requests from the budget; 0 means the budget is spent.
-    fn claim(&self, want: u64) -> u64 {
+    pub(crate) fn claim(&self, want: u64) -> u64 {
         let Some(budget) = &self.budget else {
             return want;
         };
@@ -82,12 +168,32 @@ pub enum Workload {
         /// This connection's random stream.
         rng: Rng,
     },
-    /// SET every key of `next..end` once, in order (the `--load` mode).
+    /// Random keys from `0..keyspace`, each request one of the `--command` templates,
+    /// picked with their weights.
+    Commands {
+        /// Number of distinct keys.
+        keyspace: u64,
+        /// Cumulative template weights: template `i` is picked when a draw below the last
+        /// entry falls below `cumulative[i]` and not below the previous entry.
+        cumulative: Vec<u64>,
+        /// This connection's random stream.
+        rng: Rng,
+    },
+    /// Every key of `first..end` in order, `passes` times (the `--load` mode): one SET per
+    /// key, or with templates every template once per key, in order.
     Load {
+        /// First key of this connection's range.
+        first: u64,
         /// Next key to write.
         next: u64,
         /// One past the last key to write.
         end: u64,
+        /// Walks of the range still to start after the current one.
+        passes_left: u64,
+        /// Number of templates (0: SET).
+        templates: u8,
+        /// Template to send next for key `next`.
+        template: u8,
     },
 }
 
@@ -109,13 +215,49 @@ impl Workload {
                 };
                 Some((op, rng.below(*keyspace)))
             }
-            Workload::Load { next, end } => {
+            Workload::Commands {
+                keyspace,
+                cumulative,
+                rng,
+            } => {
+                let op = match cumulative.as_slice() {
+                    [_] => 0,
+                    all => {
+                        let total = all[all.len() - 1];
+                        let draw = rng.below(total);
+                        all.iter().position(|&c| draw < c).unwrap_or(0)
+                    }
+                };
+                // At most MAX_COMMANDS templates, so the index fits a u8.
+                Some((Op::Command(op as u8), rng.below(*keyspace)))
+            }
+            Workload::Load {
+                first,
+                next,
+                end,
+                passes_left,
+                templates,
+                template,
+            } => {
                 if next >= end {
-                    return None;
+                    if *passes_left == 0 || first >= end {
+                        return None;
+                    }
+                    *passes_left -= 1;
+                    *next = *first;
                 }
                 let key = *next;
-                *next += 1;
-                Some((Op::Set, key))
+                if *templates == 0 {
+                    *next += 1;
+                    return Some((Op::Set, key));
+                }
+                let op = Op::Command(*template);
+                *template += 1;
+                if *template == *templates {
+                    *template = 0;
+                    *next += 1;
+                }
+                Some((op, key))
             }
         }
     }
@@ -135,16 +277,24 @@ pub struct Stats {
     pub sets: u64,
     /// Measured GET requests.
     pub gets: u64,
-    /// GETs that returned a value.
+    /// Measured requests per `--command` template.
+    pub commands: [u64; MAX_COMMANDS],
+    /// GETs that returned a value; templated commands whose reply carried data (a bulk
+    /// string or a non-empty aggregate).
     pub hits: u64,
-    /// GETs that returned nil / `END` alone.
+    /// GETs that returned nil / `END` alone; templated commands answered with a null or
+    /// an empty aggregate (LPOP on an empty list, LRANGE on a missing key).
     pub misses: u64,
     /// Error replies (`-ERR`, `SERVER_ERROR`, `NOT_STORED`, …), any operation.
     pub errors: u64,
-    /// Latency of every measured reply, in nanoseconds.
+    /// Latency of every measured reply, in nanoseconds (filled from the threads'
+    /// [`Recorder`]s when a run's statistics are merged; empty per connection).
     pub latency: Histogram<u64>,
     /// When the last measured reply arrived.
     pub last_reply: Option<Instant>,
+    /// Replies to warm-up requests (not in `ops`); with `ops` they are every reply the
+    /// server sent, which is what its CPU time over the whole run was spent on.
+    pub warmup_ops: u64,
 }
 
 impl Stats {
@@ -154,14 +304,15 @@ impl Stats {
             ops: 0,
             sets: 0,
             gets: 0,
+            commands: [0; MAX_COMMANDS],
             hits: 0,
             misses: 0,
             errors: 0,
-            // Bounds and precision are constants that hdrhistogram accepts; failing here
-            // would be a bug in this file, not something a user or server can cause.
-            latency: Histogram::new_with_bounds(1, HIST_MAX_NS, 3)
-                .expect("constant histogram bounds are valid"),
+            // Auto-resizing and tiny until something is added: connections record into
+            // their thread's Recorder, not here.
+            latency: Histogram::new(3).expect("constant histogram precision is valid"),
             last_reply: None,
+            warmup_ops: 0,
         }
     }
 
@@ -170,6 +321,9 @@ impl Stats {
         self.ops += other.ops;
         self.sets += other.sets;
         self.gets += other.gets;
+        for (a, b) in self.commands.iter_mut().zip(other.commands) {
+            *a += b;
+        }
         self.hits += other.hits;
         self.misses += other.misses;
         self.errors += other.errors;
@@ -177,23 +331,28 @@ impl Stats {
         // ever did, percentiles would be off, which is better than aborting a report.
         let _ = self.latency.add(&other.latency);
         self.last_reply = self.last_reply.max(other.last_reply);
+        self.warmup_ops += other.warmup_ops;
     }
 
+    /// Counts one measured reply (its latency is recorded separately, in a
+    /// [`Recorder`]).
     #[inline]
-    fn record(&mut self, op: Op, outcome: Outcome, latency: Duration) {
+    pub(crate) fn count(&mut self, op: Op, outcome: Outcome) {
         self.ops += 1;
         match op {
             Op::Set => self.sets += 1,
             Op::Get => self.gets += 1,
+            Op::Command(i) => self.commands[usize::from(i)] += 1,
         }
         match (op, outcome) {
             (_, Outcome::Error) => self.errors += 1,
             (Op::Get, Outcome::Miss) => self.misses += 1,
             (Op::Get, _) => self.hits += 1,
             (Op::Set, _) => {}
+            (Op::Command(_), Outcome::Miss) => self.misses += 1,
+            (Op::Command(_), Outcome::Hit) => self.hits += 1,
+            (Op::Command(_), Outcome::Ok) => {}
         }
-        let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        self.latency.saturating_record(ns.max(1));
     }
 }
 
@@ -247,14 +406,14 @@ impl fmt::Display for ConnError {
 impl std::error::Error for ConnError {}
 
 /// Growable read buffer with a consumed prefix, reused for the whole run.
-struct ReadBuf {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+pub(crate) struct ReadBuf {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl ReadBuf {
-    fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         ReadBuf {
             // Twice the read chunk, so an unfinished reply shorter than one chunk can
             // always be compacted to the front without the buffer having to grow.
@@ -264,13 +423,13 @@ impl ReadBuf {
         }
     }
 
-    fn pending(&self) -> &[u8] {
+    pub(crate) fn pending(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
     /// Makes at least [`READ_CHUNK`] bytes free after `end`: rewinds when empty, moves an
     /// unfinished reply to the front, and grows only when that reply alone fills it.
-    fn make_room(&mut self) {
+    pub(crate) fn make_room(&mut self) {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -298,22 +457,43 @@ pub struct Conn {
     encoder: Arc<Encoder>,
     shared: Arc<Shared>,
     workload: Workload,
+    /// This connection's index (`{conn}` in templates).
+    index: u64,
+    /// Requests encoded so far (`{n}` in templates).
+    counter: u64,
     wbuf: Vec<u8>,
     rbuf: ReadBuf,
+    framer: Framer,
     ops: Vec<Op>,
     stats: Stats,
+    latency: Recorder,
+}
+
+/// What every connection of one driver thread shares.
+#[derive(Debug, Clone)]
+pub struct ThreadCtx {
+    /// Wire protocol.
+    pub protocol: Protocol,
+    /// Requests per batch.
+    pub pipeline: usize,
+    /// The run's pre-rendered requests.
+    pub encoder: Arc<Encoder>,
+    /// The run's shared limits and abort flag.
+    pub shared: Arc<Shared>,
+    /// The thread's latency histogram.
+    pub latency: Recorder,
 }
 
 impl Conn {
-    /// Prepares a connection; `stream` must already be connected.
-    pub fn new(
-        stream: TcpStream,
-        protocol: Protocol,
-        pipeline: usize,
-        encoder: Arc<Encoder>,
-        shared: Arc<Shared>,
-        workload: Workload,
-    ) -> Self {
+    /// Prepares connection number `index`; `stream` must already be connected.
+    pub fn new(stream: TcpStream, index: usize, workload: Workload, ctx: &ThreadCtx) -> Self {
+        let ThreadCtx {
+            protocol,
+            pipeline,
+            encoder,
+            shared,
+            latency,
+        } = ctx.clone();
         let request_len = encoder.max_request_len();
         Conn {
             stream,
@@ -322,12 +502,16 @@ impl Conn {
             encoder,
             shared,
             workload,
+            index: index as u64,
+            counter: 0,
             wbuf: Vec::with_capacity(pipeline * request_len),
             // Replies to a batch are at most about as large as the requests (a GET hit
             // carries the value a SET would have sent), so this rarely needs to grow.
             rbuf: ReadBuf::new(pipeline * (request_len + 64)),
+            framer: Framer::new(),
             ops: Vec::with_capacity(pipeline),
             stats: Stats::new(),
+            latency,
         }
     }
 
@@ -335,6 +519,7 @@ impl Conn {
     /// abort by another connection, whichever comes first.
     pub async fn run(mut self) -> Result<Stats, ConnError> {
         let load = self.workload.is_load();
+        let mut deadline = Deadline::new(self.shared.io_timeout);
         loop {
             if self.shared.abort.load(Ordering::Relaxed) {
                 break;
@@ -353,12 +538,7 @@ impl Conn {
             if !self.fill_batch(want) {
                 break;
             }
-            let timeout = self.shared.io_timeout;
-            match tokio::time::timeout(timeout, self.batch(measured)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(ConnError::Timeout(timeout)),
-            }
+            deadline.run(now, self.batch(measured)).await?;
         }
         Ok(self.stats)
     }
@@ -371,7 +551,13 @@ impl Conn {
             let Some((op, key)) = self.workload.next() else {
                 break;
             };
-            self.encoder.encode(op, key, &mut self.wbuf);
+            let vars = Vars {
+                key,
+                n: self.counter,
+                conn: self.index,
+            };
+            self.counter += 1;
+            self.encoder.encode(op, vars, &mut self.wbuf);
             self.ops.push(op);
         }
         !self.ops.is_empty()
@@ -391,10 +577,11 @@ impl Conn {
         let mut next = 0;
         loop {
             // Frame every reply already buffered before reading again.
+            let framed_before = next;
             while next < self.ops.len() {
                 let op = self.ops[next];
                 let scanned = match self.protocol {
-                    Protocol::Resp => scan::resp::scan(self.rbuf.pending()),
+                    Protocol::Resp => self.framer.scan(self.rbuf.pending()),
                     Protocol::Memcache => scan::memcache::scan(self.rbuf.pending(), op),
                 };
                 match scanned {
@@ -402,12 +589,18 @@ impl Conn {
                         self.rbuf.start += len;
                         next += 1;
                         if measured {
-                            self.stats.record(op, outcome, arrived - sent);
+                            self.stats.count(op, outcome);
                         }
                     }
                     Scan::Incomplete => break,
                     Scan::Invalid(why) => return Err(self.protocol_error(why)),
                 }
+            }
+            if measured {
+                self.latency
+                    .record(arrived - sent, (next - framed_before) as u64);
+            } else {
+                self.stats.warmup_ops += (next - framed_before) as u64;
             }
             if next == self.ops.len() {
                 if self.rbuf.start != self.rbuf.end {
@@ -436,10 +629,15 @@ impl Conn {
     }
 
     fn protocol_error(&self, why: &'static str) -> ConnError {
-        let pending = self.rbuf.pending();
-        let near = pending[..pending.len().min(48)].escape_ascii().to_string();
-        ConnError::Protocol { why, near }
+        protocol_error(&self.rbuf, why)
     }
+}
+
+/// A protocol error quoting the first unframed bytes of `rbuf`.
+pub(crate) fn protocol_error(rbuf: &ReadBuf, why: &'static str) -> ConnError {
+    let pending = rbuf.pending();
+    let near = pending[..pending.len().min(48)].escape_ascii().to_string();
+    ConnError::Protocol { why, near }
 }
 
 #[cfg(test)]
@@ -468,9 +666,76 @@ mod tests {
 
     #[test]
     fn load_workload_walks_its_range_once() {
-        let mut w = Workload::Load { next: 3, end: 6 };
+        let mut w = Workload::Load {
+            first: 3,
+            next: 3,
+            end: 6,
+            passes_left: 0,
+            templates: 0,
+            template: 0,
+        };
         let keys: Vec<_> = std::iter::from_fn(|| w.next()).collect();
         assert_eq!(keys, [(Op::Set, 3), (Op::Set, 4), (Op::Set, 5)]);
+    }
+
+    #[test]
+    fn load_workload_sends_every_template_per_key_and_repeats_passes() {
+        let mut w = Workload::Load {
+            first: 0,
+            next: 0,
+            end: 2,
+            passes_left: 1,
+            templates: 2,
+            template: 0,
+        };
+        let keys: Vec<_> = std::iter::from_fn(|| w.next()).collect();
+        let (a, b) = (Op::Command(0), Op::Command(1));
+        assert_eq!(
+            keys,
+            [
+                (a, 0),
+                (b, 0),
+                (a, 1),
+                (b, 1),
+                (a, 0),
+                (b, 0),
+                (a, 1),
+                (b, 1)
+            ]
+        );
+        let mut empty = Workload::Load {
+            first: 5,
+            next: 5,
+            end: 5,
+            passes_left: 3,
+            templates: 0,
+            template: 0,
+        };
+        assert_eq!(empty.next(), None);
+    }
+
+    #[test]
+    fn command_workload_honours_weights() {
+        let mut w = Workload::Commands {
+            keyspace: 1000,
+            cumulative: vec![3, 4],
+            rng: Rng::new(1, 0),
+        };
+        let mut seen = [0u32; 2];
+        for _ in 0..40_000 {
+            match w.next() {
+                Some((Op::Command(i), k)) if k < 1000 => seen[usize::from(i)] += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        // 3:1 → about 30,000 and 10,000.
+        assert!((28_500..31_500).contains(&seen[0]), "{seen:?}");
+        let mut single = Workload::Commands {
+            keyspace: 10,
+            cumulative: vec![1],
+            rng: Rng::new(1, 0),
+        };
+        assert!(matches!(single.next(), Some((Op::Command(0), _))));
     }
 
     #[test]
@@ -509,14 +774,36 @@ mod tests {
     #[test]
     fn stats_classify_outcomes() {
         let mut s = Stats::new();
-        let t = Duration::from_micros(10);
-        s.record(Op::Get, Outcome::Hit, t);
-        s.record(Op::Get, Outcome::Miss, t);
-        s.record(Op::Get, Outcome::Error, t);
-        s.record(Op::Set, Outcome::Ok, t);
-        s.record(Op::Set, Outcome::Error, t);
+        s.count(Op::Get, Outcome::Hit);
+        s.count(Op::Get, Outcome::Miss);
+        s.count(Op::Get, Outcome::Error);
+        s.count(Op::Set, Outcome::Ok);
+        s.count(Op::Set, Outcome::Error);
         assert_eq!((s.ops, s.gets, s.sets), (5, 3, 2));
         assert_eq!((s.hits, s.misses, s.errors), (1, 1, 2));
-        assert_eq!(s.latency.len(), 5);
+        s.count(Op::Command(1), Outcome::Hit);
+        s.count(Op::Command(1), Outcome::Miss);
+        s.count(Op::Command(0), Outcome::Ok);
+        s.count(Op::Command(0), Outcome::Error);
+        assert_eq!(s.ops, 9);
+        assert_eq!(&s.commands[..3], &[2, 2, 0]);
+        assert_eq!((s.hits, s.misses, s.errors), (2, 2, 3));
+    }
+
+    #[test]
+    fn recorders_are_shared_and_merged() {
+        let r = Recorder::new();
+        let other_conn = r.clone();
+        r.record(Duration::from_micros(10), 5);
+        other_conn.record(Duration::from_millis(3), 2);
+        r.record(Duration::from_micros(1), 0);
+        let mut total = Stats::new();
+        r.add_to(&mut total);
+        Recorder::new().add_to(&mut total);
+        assert_eq!(total.latency.len(), 7);
+        assert!(total.latency.max() >= 2_990_000);
+        let mut merged = Stats::new();
+        merged.merge(&total);
+        assert_eq!(merged.latency.len(), 7);
     }
 }

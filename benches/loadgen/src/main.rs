@@ -1,4 +1,5 @@
-//! `cachegate-loadgen`: a GET/SET load generator for RESP and memcached text servers.
+//! `cachegate-loadgen`: a load generator for RESP and memcached text servers: GET/SET at a
+//! fixed mix, any templated RESP command (`--command`), or BLPOP/LPUSH ping-pong.
 //!
 //! This module owns the run as a whole: parse the command line, open every connection up
 //! front (so connecting is not part of the measured time and a refused connection fails
@@ -9,12 +10,16 @@
 //!
 //! See `benches/README.md` for how the side-by-side benchmark uses it.
 
+#[cfg(test)]
+mod alloc_test;
 mod cli;
 mod conn;
+mod pingpong;
 mod report;
 mod request;
 mod rng;
 mod scan;
+mod template;
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
@@ -26,7 +31,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::cli::{Args, Config};
-use crate::conn::{Conn, ConnError, Shared, Stats, Workload};
+use crate::conn::{Conn, ConnError, Recorder, Shared, Stats, ThreadCtx, Workload};
+use crate::pingpong::Pair;
 use crate::report::Report;
 use crate::request::Encoder;
 use crate::rng::Rng;
@@ -75,17 +81,25 @@ fn run(config: &Config) -> Result<(), String> {
         abort: AtomicBool::new(false),
         io_timeout: config.timeout,
     });
-    let encoder = Arc::new(Encoder::new(
-        config.protocol,
-        &config.key_prefix,
-        config.value_size,
-    ));
+    let encoder = Arc::new(
+        Encoder::new(config.protocol, &config.key_prefix, config.value_size)
+            .with_commands(config.commands.iter().map(|(_, t)| t.clone()).collect()),
+    );
 
-    // Connection i runs on thread i % threads.
-    let mut per_thread: Vec<Vec<(usize, TcpStream)>> =
-        (0..config.threads).map(|_| Vec::new()).collect();
-    for (i, stream) in streams.into_iter().enumerate() {
-        per_thread[i % config.threads].push((i, stream));
+    // Connection i runs on thread i % threads; in ping-pong mode pair p (connections 2p
+    // and 2p+1) runs on thread p % threads.
+    let mut per_thread: Vec<Vec<Job>> = (0..config.threads).map(|_| Vec::new()).collect();
+    if config.pingpong {
+        let mut streams = streams.into_iter().enumerate();
+        while let (Some((i, popper)), Some((_, pusher))) = (streams.next(), streams.next()) {
+            let (pair, pops) = pingpong::role(i);
+            debug_assert!(pops);
+            per_thread[pair % config.threads].push(Job::Pair(i, popper, pusher));
+        }
+    } else {
+        for (i, stream) in streams.into_iter().enumerate() {
+            per_thread[i % config.threads].push(Job::Conn(i, stream));
+        }
     }
     let handles: Vec<_> = per_thread
         .into_iter()
@@ -104,9 +118,10 @@ fn run(config: &Config) -> Result<(), String> {
     let mut total = Stats::new();
     let mut failures: Vec<(usize, String)> = Vec::new();
     for handle in handles {
-        let results = handle
+        let (results, latencies) = handle
             .join()
             .map_err(|_| "a driver thread panicked".to_string())??;
+        total.merge(&latencies);
         for (i, result) in results {
             match result {
                 Ok(stats) => total.merge(&stats),
@@ -142,8 +157,13 @@ fn run(config: &Config) -> Result<(), String> {
         println!("{}", report.human());
     }
     if config.load && total.errors > 0 {
+        let what = if config.commands.is_empty() {
+            "SETs"
+        } else {
+            "requests"
+        };
         return Err(format!(
-            "{} of {} SETs failed during --load; the keyspace is incomplete",
+            "{} of {} {what} failed during --load; the keyspace is incomplete",
             total.errors, total.ops
         ));
     }
@@ -153,41 +173,87 @@ fn run(config: &Config) -> Result<(), String> {
 /// Connection index and outcome, for each connection a thread drove.
 type ThreadResults = Vec<(usize, Result<Stats, ConnError>)>;
 
-/// Body of one driver thread: a single-threaded runtime running its connections.
+/// What one task drives: a connection (by index), or a ping-pong pair (by the popper's
+/// index) with its popper and pusher.
+enum Job {
+    Conn(usize, TcpStream),
+    Pair(usize, TcpStream, TcpStream),
+}
+
+/// A job ready to run.
+enum Task {
+    Conn(Box<Conn>),
+    Pair(Box<Pair>),
+}
+
+/// Registers a connected socket with the thread's runtime.
+fn register(i: usize, stream: TcpStream) -> Result<tokio::net::TcpStream, String> {
+    tokio::net::TcpStream::from_std(stream)
+        .map_err(|e| format!("connection {i}: cannot register socket: {e}"))
+}
+
+/// Body of one driver thread: a single-threaded runtime running its connections, all
+/// recording latencies into one histogram; returns each connection's outcome and the
+/// thread's latencies (in an otherwise empty [`Stats`]).
 fn drive_thread(
-    conns: Vec<(usize, TcpStream)>,
+    jobs: Vec<Job>,
     config: &Config,
     shared: Arc<Shared>,
     encoder: Arc<Encoder>,
-) -> Result<ThreadResults, String> {
+) -> Result<(ThreadResults, Stats), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))?;
-    runtime.block_on(async {
-        let mut tasks = Vec::with_capacity(conns.len());
-        for (i, std_stream) in conns {
-            let stream = match tokio::net::TcpStream::from_std(std_stream) {
-                Ok(s) => s,
-                Err(e) => {
-                    shared.abort.store(true, Ordering::Relaxed);
-                    return Err(format!("connection {i}: cannot register socket: {e}"));
+    let latency = Recorder::new();
+    let ctx = ThreadCtx {
+        protocol: config.protocol,
+        pipeline: config.pipeline,
+        encoder,
+        shared: Arc::clone(&shared),
+        latency: latency.clone(),
+    };
+    // A LocalSet: the tasks share the thread's Recorder, so they must stay on it.
+    let local = tokio::task::LocalSet::new();
+    let results = local.block_on(&runtime, async {
+        let mut tasks = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let registered = match job {
+                Job::Conn(i, stream) => register(i, stream).map(|s| (i, s, None)),
+                Job::Pair(i, popper, pusher) => {
+                    register(i, popper).and_then(|p| Ok((i, p, Some(register(i + 1, pusher)?))))
                 }
             };
-            let conn = Conn::new(
-                stream,
-                config.protocol,
-                config.pipeline,
-                Arc::clone(&encoder),
-                Arc::clone(&shared),
-                workload(config, i),
-            );
+            let (i, stream, pusher) = match registered {
+                Ok(r) => r,
+                Err(e) => {
+                    shared.abort.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            // Built here, outside the task, so the task owns everything it uses.
+            let task = match pusher {
+                None => Task::Conn(Box::new(Conn::new(stream, i, workload(config, i), &ctx))),
+                Some(pusher) => Task::Pair(Box::new(Pair::new(
+                    pingpong::role(i).0,
+                    stream,
+                    pusher,
+                    Arc::clone(&shared),
+                    latency.clone(),
+                ))),
+            };
+            let run = async move {
+                match task {
+                    Task::Conn(conn) => conn.run().await,
+                    Task::Pair(pair) => pair.run().await,
+                }
+            };
             let shared = Arc::clone(&shared);
             tasks.push((
                 i,
-                tokio::spawn(async move {
-                    let result = conn.run().await;
+                tokio::task::spawn_local(async move {
+                    let result = run.await;
                     if result.is_err() {
                         // Let every other connection stop after its current batch.
                         shared.abort.store(true, Ordering::Relaxed);
@@ -204,7 +270,10 @@ fn drive_thread(
             results.push((i, result));
         }
         Ok(results)
-    })
+    })?;
+    let mut latencies = Stats::new();
+    latency.add_to(&mut latencies);
+    Ok((results, latencies))
 }
 
 /// The requests connection `i` sends.
@@ -215,8 +284,26 @@ fn workload(config: &Config, i: usize) -> Workload {
         let k = u128::from(config.keyspace);
         let bound = |j: u128| (k * j / n) as u64;
         Workload::Load {
+            first: bound(i as u128),
             next: bound(i as u128),
             end: bound(i as u128 + 1),
+            passes_left: config.passes - 1,
+            // At most MAX_COMMANDS templates, so the count fits a u8.
+            templates: config.commands.len() as u8,
+            template: 0,
+        }
+    } else if !config.commands.is_empty() {
+        Workload::Commands {
+            keyspace: config.keyspace,
+            cumulative: config
+                .commands
+                .iter()
+                .scan(0, |sum, (w, _)| {
+                    *sum += w;
+                    Some(*sum)
+                })
+                .collect(),
+            rng: Rng::new(config.seed, i as u64),
         }
     } else {
         Workload::Mixed {

@@ -59,9 +59,31 @@ impl Report<'_> {
     fn mode(&self) -> &'static str {
         if self.config.load {
             "load"
+        } else if self.config.pingpong {
+            "pingpong"
         } else {
             "run"
         }
+    }
+
+    /// What was sent: `ratio=S:G`, `pingpong BLPOP/LPUSH`, or the templates' names with
+    /// their weights and measured counts.
+    fn what(&self) -> String {
+        let c = self.config;
+        if c.pingpong {
+            return "BLPOP/LPUSH pairs".into();
+        }
+        if c.commands.is_empty() {
+            return format!("ratio={}:{}", c.sets, c.gets);
+        }
+        let mut out = String::from("commands=");
+        for (i, (w, t)) in c.commands.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{}x{}:{}", t.name, w, self.stats.commands[i]);
+        }
+        out
     }
 
     /// One line for people.
@@ -69,7 +91,7 @@ impl Report<'_> {
         let c = self.config;
         let s = self.stats;
         format!(
-            "{} {} {}:{} c={} P={} t={} k={} v={} ratio={}:{} | {:.0} ops/s ({} ops in {:.3} s; {} sets, {} gets) \
+            "{} {} {}:{} c={} P={} t={} k={} v={} {} | {:.0} ops/s ({} ops in {:.3} s; {} sets, {} gets) \
              | latency p50 {} p99 {} p99.9 {} max {} | hits {} misses {} errors {} | client cpu {:.0}%",
             self.mode(),
             c.protocol.name(),
@@ -80,8 +102,7 @@ impl Report<'_> {
             c.threads,
             c.keyspace,
             c.value_size,
-            c.sets,
-            c.gets,
+            self.what(),
             self.ops_per_sec(),
             s.ops,
             self.elapsed.as_secs_f64(),
@@ -122,6 +143,26 @@ impl Report<'_> {
             c.sets,
             c.gets,
             c.seed,
+        );
+        out.push_str("\"commands\":[");
+        for (i, (w, t)) in c.commands.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                "{{\"command\":{},\"name\":{},\"weight\":{},\"count\":{}}}",
+                json_string(&t.source),
+                json_string(&t.name),
+                w,
+                s.commands[i]
+            );
+        }
+        let _ = write!(
+            out,
+            "],\"passes\":{},\"all_ops\":{},",
+            c.passes,
+            s.ops + s.warmup_ops
         );
         let _ = write!(
             out,

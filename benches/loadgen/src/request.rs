@@ -8,6 +8,8 @@
 
 use clap::ValueEnum;
 
+use crate::template::{Template, Vars};
+
 /// Digits in the numeric part of every key; keys are zero-padded to this width so all
 /// keys have the same length (and the same per-item memory cost on the server).
 pub const KEY_DIGITS: usize = 12;
@@ -45,118 +47,193 @@ impl Protocol {
     }
 }
 
-/// The two operations the generator issues.
+/// The operations the generator issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     /// Read one key.
     Get,
     /// Write one key with the configured value.
     Set,
+    /// The `--command` template with this index (RESP only).
+    Command(u8),
 }
 
-/// Pre-rendered request pieces for one protocol, key prefix and value.
+/// A request rendered whole, with placeholder digits where the key number goes: encoding
+/// it is one `memcpy` of the whole request and a 12-byte store per key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skeleton {
+    bytes: Vec<u8>,
+    /// Offsets in `bytes` of the [`KEY_DIGITS`] digits of each key occurrence.
+    holes: Vec<usize>,
+}
+
+impl Skeleton {
+    /// A skeleton from literal pieces and key holes, in order.
+    pub fn build<'a>(pieces: impl IntoIterator<Item = Option<&'a [u8]>>) -> Self {
+        let mut bytes = Vec::new();
+        let mut holes = Vec::new();
+        for piece in pieces {
+            match piece {
+                Some(lit) => bytes.extend_from_slice(lit),
+                None => {
+                    holes.push(bytes.len());
+                    bytes.extend_from_slice(&[b'0'; KEY_DIGITS]);
+                }
+            }
+        }
+        Skeleton { bytes, holes }
+    }
+
+    /// Length of every request rendered from it.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Appends the request for key number `key` to `out`.
+    #[inline]
+    pub fn encode(&self, key: u64, out: &mut Vec<u8>) {
+        let base = out.len();
+        out.extend_from_slice(&self.bytes);
+        if let Some((&first, rest)) = self.holes.split_first() {
+            let digits = key_digits(key);
+            out[base + first..base + first + KEY_DIGITS].copy_from_slice(&digits);
+            for &h in rest {
+                out[base + h..base + h + KEY_DIGITS].copy_from_slice(&digits);
+            }
+        }
+    }
+}
+
+/// Pre-rendered GET and SET requests for one protocol, key prefix and value, and the
+/// compiled `--command` templates.
 #[derive(Debug, Clone)]
 pub struct Encoder {
-    /// Everything before the key of a GET.
-    get_head: Vec<u8>,
-    /// Everything after the key of a GET.
-    get_tail: &'static [u8],
-    /// Everything before the key of a SET.
-    set_head: Vec<u8>,
-    /// Everything after the key of a SET: value length header, value, terminator.
-    set_tail: Vec<u8>,
-    /// Key prefix, copied before the digits of every key.
-    prefix: Vec<u8>,
+    /// A whole GET with a hole for the key digits.
+    get: Skeleton,
+    /// A whole SET (value included) with a hole for the key digits.
+    set: Skeleton,
+    /// Compiled `--command` templates, indexed by [`Op::Command`].
+    commands: Vec<Template>,
 }
 
 impl Encoder {
-    /// Renders the constant parts of GET and SET requests for `protocol`, keys starting
-    /// with `prefix` and values of `value_size` bytes.
+    /// Renders GET and SET requests for `protocol`, keys starting with `prefix` and values
+    /// of `value_size` bytes.
     pub fn new(protocol: Protocol, prefix: &[u8], value_size: usize) -> Self {
         let key_len = prefix.len() + KEY_DIGITS;
         let value = value_bytes(value_size);
         let mut num = itoa::Buffer::new();
-        let (get_head, get_tail, set_head, set_tail) = match protocol {
+        let mut vnum = itoa::Buffer::new();
+        let value_len = vnum.format(value_size).as_bytes();
+        let (get, set) = match protocol {
             Protocol::Resp => {
                 let key_hdr = [b"$", num.format(key_len).as_bytes(), b"\r\n"].concat();
-                let get_head = [b"*2\r\n$3\r\nGET\r\n".as_slice(), &key_hdr].concat();
-                let set_head = [b"*3\r\n$3\r\nSET\r\n".as_slice(), &key_hdr].concat();
-                let set_tail = [
-                    b"\r\n$".as_slice(),
-                    num.format(value_size).as_bytes(),
-                    b"\r\n",
-                    &value,
-                    b"\r\n",
-                ]
-                .concat();
-                (get_head, b"\r\n".as_slice(), set_head, set_tail)
+                let get = Skeleton::build([
+                    Some(b"*2\r\n$3\r\nGET\r\n".as_slice()),
+                    Some(&key_hdr),
+                    Some(prefix),
+                    None,
+                    Some(b"\r\n"),
+                ]);
+                let set = Skeleton::build([
+                    Some(b"*3\r\n$3\r\nSET\r\n".as_slice()),
+                    Some(&key_hdr),
+                    Some(prefix),
+                    None,
+                    Some(b"\r\n$"),
+                    Some(value_len),
+                    Some(b"\r\n"),
+                    Some(&value),
+                    Some(b"\r\n"),
+                ]);
+                (get, set)
             }
             Protocol::Memcache => {
                 // Flags 0 and no expiry: the same item redis stores for a plain SET.
-                let set_tail = [
-                    b" 0 0 ".as_slice(),
-                    num.format(value_size).as_bytes(),
-                    b"\r\n",
-                    &value,
-                    b"\r\n",
-                ]
-                .concat();
-                (
-                    b"get ".to_vec(),
-                    b"\r\n".as_slice(),
-                    b"set ".to_vec(),
-                    set_tail,
-                )
+                let get =
+                    Skeleton::build([Some(b"get ".as_slice()), Some(prefix), None, Some(b"\r\n")]);
+                let set = Skeleton::build([
+                    Some(b"set ".as_slice()),
+                    Some(prefix),
+                    None,
+                    Some(b" 0 0 "),
+                    Some(value_len),
+                    Some(b"\r\n"),
+                    Some(&value),
+                    Some(b"\r\n"),
+                ]);
+                (get, set)
             }
         };
         Encoder {
-            get_head,
-            get_tail,
-            set_head,
-            set_tail,
-            prefix: prefix.to_vec(),
+            get,
+            set,
+            commands: Vec::new(),
         }
     }
 
-    /// Appends one request for `op` on key number `key` (< [`MAX_KEYSPACE`]) to `out`.
+    /// Adds the compiled `--command` templates; [`Op::Command`]`(i)` is `commands[i]`.
+    pub fn with_commands(mut self, commands: Vec<Template>) -> Self {
+        self.commands = commands;
+        self
+    }
+
+    /// The value every SET (and every `{value}`) carries.
+    pub fn value(value_size: usize) -> Vec<u8> {
+        value_bytes(value_size)
+    }
+
+    /// Appends one request for `op` on key number `key` (< [`MAX_KEYSPACE`]) to `out`;
+    /// `vars.n` and `vars.conn` only matter to templates.
     #[inline]
-    pub fn encode(&self, op: Op, key: u64, out: &mut Vec<u8>) {
+    pub fn encode(&self, op: Op, vars: Vars, out: &mut Vec<u8>) {
         match op {
-            Op::Get => {
-                out.extend_from_slice(&self.get_head);
-                self.push_key(key, out);
-                out.extend_from_slice(self.get_tail);
-            }
-            Op::Set => {
-                out.extend_from_slice(&self.set_head);
-                self.push_key(key, out);
-                out.extend_from_slice(&self.set_tail);
-            }
+            Op::Get => self.get.encode(vars.key, out),
+            Op::Set => self.set.encode(vars.key, out),
+            Op::Command(i) => self.commands[usize::from(i)].encode(vars, out),
         }
     }
 
     /// The largest number of bytes one request can take; used to size write buffers.
     pub fn max_request_len(&self) -> usize {
-        let key = self.prefix.len() + KEY_DIGITS;
-        (self.get_head.len() + key + self.get_tail.len())
-            .max(self.set_head.len() + key + self.set_tail.len())
-    }
-
-    #[inline]
-    fn push_key(&self, key: u64, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.prefix);
-        out.extend_from_slice(&key_digits(key));
+        self.commands
+            .iter()
+            .map(Template::max_len)
+            .fold(self.get.len().max(self.set.len()), usize::max)
     }
 }
 
-/// The 12 zero-padded decimal digits of key number `n` (taken modulo 10^12).
-#[inline]
-pub fn key_digits(mut n: u64) -> [u8; KEY_DIGITS] {
-    let mut digits = [b'0'; KEY_DIGITS];
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (n % 10) as u8;
-        n /= 10;
+/// "00" to "99": two digits per table entry, so a number is converted two digits at a time.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
     }
+    t
+};
+
+/// Writes the six zero-padded digits of `x` (< 10^6) into `out`.
+#[inline]
+fn six_digits(x: u32, out: &mut [u8]) {
+    let (a, r) = (x / 10_000, x % 10_000);
+    let (b, c) = (r / 100, r % 100);
+    for (i, pair) in [a, b, c].into_iter().enumerate() {
+        let p = 2 * pair as usize;
+        out[2 * i..2 * i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+    }
+}
+
+/// The 12 zero-padded decimal digits of key number `n` (taken modulo 10^12), two digits
+/// per step (a key is rendered for every request, so this is on the hot path).
+#[inline]
+pub fn key_digits(n: u64) -> [u8; KEY_DIGITS] {
+    let n = n % MAX_KEYSPACE;
+    let mut digits = [b'0'; KEY_DIGITS];
+    six_digits((n / 1_000_000) as u32, &mut digits[..6]);
+    six_digits((n % 1_000_000) as u32, &mut digits[6..]);
     digits
 }
 
@@ -170,10 +247,14 @@ fn value_bytes(size: usize) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn vars(key: u64) -> Vars {
+        Vars { key, n: 0, conn: 0 }
+    }
+
     fn encode(p: Protocol, op: Op, key: u64, value_size: usize) -> Vec<u8> {
         let enc = Encoder::new(p, b"key:", value_size);
         let mut out = Vec::new();
-        enc.encode(op, key, &mut out);
+        enc.encode(op, vars(key), &mut out);
         assert!(out.len() <= enc.max_request_len());
         out
     }
@@ -183,6 +264,23 @@ mod tests {
         assert_eq!(&key_digits(0), b"000000000000");
         assert_eq!(&key_digits(42), b"000000000042");
         assert_eq!(&key_digits(999_999_999_999), b"999999999999");
+        assert_eq!(
+            &key_digits(1_000_000_000_123),
+            b"000000000123",
+            "modulo 10^12"
+        );
+        // Against the obvious formatting, over a spread of numbers.
+        let mut n = 1u64;
+        for _ in 0..10_000 {
+            assert_eq!(
+                key_digits(n).as_slice(),
+                format!("{:012}", n % MAX_KEYSPACE).as_bytes()
+            );
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407)
+                >> 20;
+        }
     }
 
     #[test]
@@ -225,8 +323,8 @@ mod tests {
     fn encoding_appends_without_clearing() {
         let enc = Encoder::new(Protocol::Memcache, b"k", 1);
         let mut out = Vec::new();
-        enc.encode(Op::Get, 1, &mut out);
-        enc.encode(Op::Get, 2, &mut out);
+        enc.encode(Op::Get, vars(1), &mut out);
+        enc.encode(Op::Get, vars(2), &mut out);
         assert_eq!(out, b"get k000000000001\r\nget k000000000002\r\n");
     }
 }

@@ -19,7 +19,8 @@ use crate::request::Op;
 pub fn scan(buf: &[u8], op: Op) -> Scan {
     match op {
         Op::Get => scan_get(buf),
-        Op::Set => scan_set(buf),
+        // Templates are RESP only; a status line is the closest memcached shape.
+        Op::Set | Op::Command(_) => scan_set(buf),
     }
 }
 
