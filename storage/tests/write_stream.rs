@@ -15,11 +15,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cachegate_protocols::resp::request::{Args, Batch, RequestLimits, RequestParser};
-use cachegate_protocols::resp::{ProtocolVersion, ReplyBuf};
-use cachegate_storage::command::spec::flag;
-use cachegate_storage::command::{Outcome, Session};
-use common::{dump_keyspace, Harness};
+use cachegate_storage::command::Session;
+use common::{dump_keyspace, replay, Harness};
 use proptest::prelude::*;
 
 /// Random parameters a template reads: small numbers and a short value.
@@ -435,43 +432,6 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0u16..400).prop_map(Step::Advance),
         1 => Just(Step::ActiveExpire),
     ]
-}
-
-/// Replays RESP commands into `h` (its session follows the stream's SELECTs).
-fn replay(h: &mut Harness, stream: &[u8]) {
-    let mut parser = RequestParser::new(RequestLimits::default());
-    let mut batch = Batch::default();
-    parser.parse(stream, &mut batch, usize::MAX);
-    assert!(batch.error.is_none(), "the stream is valid RESP");
-    assert_eq!(
-        batch.consumed,
-        stream.len(),
-        "the stream holds whole commands"
-    );
-    h.store.begin_batch();
-    for r in &batch.requests {
-        let args: Args<'_> = batch.args(stream, r);
-        // Blocking commands reach the stream as their non-blocking forms (BLPOP → LPOP …).
-        if let Ok(id) = h.store.commands.resolve(&args) {
-            assert!(
-                !h.store.commands.spec(id).has(flag::BLOCKING),
-                "a blocking command in the stream: {:?}",
-                String::from_utf8_lossy(args.get(0))
-            );
-        }
-        let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
-        let outcome = h.store.execute(&mut h.session, &args, &mut out);
-        assert_eq!(outcome, Outcome::Done);
-        assert!(
-            !out.as_bytes().starts_with(b"-"),
-            "replayed {:?} failed: {}",
-            args.to_vecs()
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect::<Vec<_>>(),
-            String::from_utf8_lossy(out.as_bytes())
-        );
-    }
 }
 
 proptest! {

@@ -14,11 +14,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use cachegate_protocols::resp::request::{Args, Batch, RequestLimits, RequestParser};
-use cachegate_protocols::resp::{ProtocolVersion, ReplyBuf};
 use cachegate_storage::clock::Clock;
-use cachegate_storage::command::Outcome;
-use common::{dump_keyspace, Harness};
+use common::{dump_keyspace, replay, Harness};
 use proptest::prelude::*;
 
 /// How far behind the original the replaying store's clock runs, in ms.
@@ -112,32 +109,6 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(t, n, v)| Step::Command(t, n, v)),
         1 => (0u16..200).prop_map(Step::Advance),
     ]
-}
-
-/// Replays RESP commands into `h`; none may fail.
-fn replay(h: &mut Harness, stream: &[u8]) {
-    let mut parser = RequestParser::new(RequestLimits::default());
-    let mut batch = Batch::default();
-    parser.parse(stream, &mut batch, usize::MAX);
-    assert!(batch.error.is_none() && batch.consumed == stream.len());
-    h.store.begin_batch();
-    for r in &batch.requests {
-        let args: Args<'_> = batch.args(stream, r);
-        let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
-        assert_eq!(
-            h.store.execute(&mut h.session, &args, &mut out),
-            Outcome::Done
-        );
-        assert!(
-            !out.as_bytes().starts_with(b"-"),
-            "replayed {:?} failed: {}",
-            args.to_vecs()
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect::<Vec<_>>(),
-            String::from_utf8_lossy(out.as_bytes())
-        );
-    }
 }
 
 proptest! {

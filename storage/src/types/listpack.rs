@@ -26,9 +26,6 @@ pub const EMPTY: [u8; HEADER] = [0; HEADER];
 pub use super::varint::len as varint_len;
 use super::varint::{read as read_varint, write as write_varint};
 
-
-
-
 /// A read-only view of packed bytes.
 #[derive(Clone, Copy)]
 pub struct PackedRef<'a> {

@@ -217,3 +217,47 @@ pub fn dump_keyspace(
     }
     all
 }
+
+/// Replays a write stream (RESP commands) into `h`, its session following the stream's
+/// SELECTs. Every command must succeed, and none may be a blocking command: those reach
+/// the stream as their non-blocking forms (BLPOP → LPOP …).
+pub fn replay(h: &mut Harness, stream: &[u8]) {
+    let mut parser = cachegate_protocols::resp::request::RequestParser::new(
+        cachegate_protocols::resp::request::RequestLimits::default(),
+    );
+    let mut batch = cachegate_protocols::resp::request::Batch::default();
+    parser.parse(stream, &mut batch, usize::MAX);
+    assert!(batch.error.is_none(), "the stream is valid RESP");
+    assert_eq!(
+        batch.consumed,
+        stream.len(),
+        "the stream holds whole commands"
+    );
+    h.store.begin_batch();
+    for r in &batch.requests {
+        let args: cachegate_protocols::resp::request::Args<'_> = batch.args(stream, r);
+        // Blocking commands reach the stream as their non-blocking forms (BLPOP → LPOP …).
+        if let Ok(id) = h.store.commands.resolve(&args) {
+            assert!(
+                !h.store
+                    .commands
+                    .spec(id)
+                    .has(cachegate_storage::command::spec::flag::BLOCKING),
+                "a blocking command in the stream: {:?}",
+                String::from_utf8_lossy(args.get(0))
+            );
+        }
+        let mut out = ReplyBuf::new(ProtocolVersion::Resp2);
+        let outcome = h.store.execute(&mut h.session, &args, &mut out);
+        assert_eq!(outcome, Outcome::Done);
+        assert!(
+            !out.as_bytes().starts_with(b"-"),
+            "replayed {:?} failed: {}",
+            args.to_vecs()
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect::<Vec<_>>(),
+            String::from_utf8_lossy(out.as_bytes())
+        );
+    }
+}

@@ -113,8 +113,6 @@ impl<'a> Elem<'a> {
     }
 }
 
-
-
 /// Reads a back-length ending just before `end`: (value, bytes used).
 #[inline]
 fn read_backlen(buf: &[u8], end: usize) -> (usize, usize) {

@@ -51,7 +51,6 @@ fn base_after(score: f64) -> i64 {
     }
 }
 
-
 #[inline]
 fn read_varint(buf: &[u8], pos: usize) -> (usize, usize) {
     let (v, used) = varint::read(buf, pos);
