@@ -3,7 +3,8 @@
 //! Two encodings, as Redis 7.0 has them:
 //!
 //! * **packed** (`listpack`): fields and values alternating in one [`Packed`] buffer, held
-//!   inline in the keyspace entry. Lookups are a linear scan, which for at most
+//!   inline in the keyspace entry up to [`PACKED_INLINE_MAX`] bytes and in the value's box
+//!   past that. Lookups are a linear scan, which for at most
 //!   `hash-max-listpack-entries` (128) short pairs beats hashing.
 //! * **table** (`hashtable`): a [`PairTable`], each pair one allocation.
 //!
@@ -14,7 +15,7 @@
 
 use super::listpack::{Packed, PackedRef};
 use super::pairs::PairTable;
-use super::{Collection, Thresholds};
+use super::{Collection, Thresholds, PACKED_INLINE_MAX};
 use crate::keyspace::entry::{kind, Kind, ValueType};
 
 /// A hash value; see the module doc.
@@ -251,8 +252,10 @@ impl Kind for Hash {
 
     fn as_inline(&self) -> Option<(u8, &[u8])> {
         match self {
-            Hash::Packed(p) => Some((kind::HASH_PACKED, p.bytes())),
-            Hash::Table(_) => None,
+            Hash::Packed(p) if p.bytes().len() <= PACKED_INLINE_MAX => {
+                Some((kind::HASH_PACKED, p.bytes()))
+            }
+            _ => None,
         }
     }
 }

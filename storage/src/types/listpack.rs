@@ -26,6 +26,16 @@ pub const EMPTY: [u8; HEADER] = [0; HEADER];
 pub use super::varint::len as varint_len;
 use super::varint::{read as read_varint, write as write_varint};
 
+/// Makes room in a packed buffer for `additional` more bytes. The buffer grows by an eighth
+/// at a time rather than doubling: a packed value lives long and is sized to its contents
+/// (as an allocator's size classes size a listpack), while one realloc per eighth keeps
+/// a run of appends amortised O(1).
+pub fn grow(buf: &mut Vec<u8>, additional: usize) {
+    if buf.capacity() - buf.len() < additional {
+        buf.reserve_exact(additional.max(buf.len() / 8));
+    }
+}
+
 /// A read-only view of packed bytes.
 #[derive(Clone, Copy)]
 pub struct PackedRef<'a> {
@@ -100,14 +110,19 @@ impl<'a> PackedRef<'a> {
     /// Position of the first element equal to `want` at an even index (a key of a
     /// key/value layout), searching pairs.
     pub fn find_pair(&self, want: &[u8]) -> Option<usize> {
+        // The hot loop of every small-hash write: lengths compared before bytes, and a
+        // value skipped by its length alone.
+        let buf = self.buf;
         let mut pos = HEADER;
-        while pos < self.buf.len() {
-            let (k, next) = self.at(pos);
-            if k == want {
+        while pos < buf.len() {
+            let (klen, used) = read_varint(buf, pos);
+            let kstart = pos + used;
+            let kend = kstart.saturating_add(klen);
+            if klen == want.len() && buf.get(kstart..kend) == Some(want) {
                 return Some(pos);
             }
-            let (_, after) = self.at(next);
-            pos = after;
+            let (vlen, used) = read_varint(buf, kend);
+            pos = kend.saturating_add(used).saturating_add(vlen);
         }
         None
     }
@@ -241,6 +256,7 @@ impl Packed {
 
     /// Appends an element.
     pub fn push(&mut self, e: &[u8]) {
+        grow(&mut self.buf, e.len() + varint_len(e.len()));
         write_varint(&mut self.buf, e.len());
         self.buf.extend_from_slice(e);
         self.add_count(1);
@@ -254,6 +270,7 @@ impl Packed {
             bytes.extend_from_slice(e);
         }
         let pos = pos.clamp(HEADER, self.buf.len());
+        grow(&mut self.buf, bytes.len());
         self.buf.splice(pos..pos, bytes);
         self.add_count(elems.len() as isize);
     }
@@ -283,6 +300,7 @@ impl Packed {
         let mut bytes = Vec::with_capacity(e.len() + 5);
         write_varint(&mut bytes, e.len());
         bytes.extend_from_slice(e);
+        grow(&mut self.buf, bytes.len().saturating_sub(end - pos));
         self.buf.splice(pos..end, bytes);
     }
 

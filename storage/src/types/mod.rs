@@ -37,6 +37,12 @@ pub use set::Set;
 pub use stream::Stream;
 pub use zset::ZSet;
 
+/// Most bytes of a packed hash, set or sorted set held inline in its entry. Editing an inline
+/// value copies it out and builds a new entry, which costs its size on every write; past
+/// this size the packed form lives in the value's box and is edited in place (redis-server
+/// likewise reallocates its listpacks). Lists keep their own bound ([`list::INLINE_MAX`]).
+pub const PACKED_INLINE_MAX: usize = 2048;
+
 /// What the keyspace needs of every collection type.
 pub trait Collection: Clone {
     /// Number of elements (fields, members, entries). A collection reaching zero is deleted

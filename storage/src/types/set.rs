@@ -30,7 +30,7 @@ use cachegate_protocols::number::parse_i64;
 use super::intset::{self, IntSet, IntSetRef};
 use super::listpack::{self, varint_len, Packed, PackedRef};
 use super::members::{self, MemberTable};
-use super::{Collection, Thresholds};
+use super::{Collection, Thresholds, PACKED_INLINE_MAX};
 use crate::keyspace::entry::{kind, Kind, ValueType};
 
 /// What `OBJECT ENCODING` says of a small set of strings held packed: redis-server 7.0 has
@@ -458,7 +458,9 @@ impl Kind for Set {
             Set::Ints(s) if s.bytes().len() <= INLINE_INTSET_MAX => {
                 Some((kind::SET_INTSET, s.bytes()))
             }
-            Set::Packed(p) => Some((kind::SET_PACKED, p.bytes())),
+            Set::Packed(p) if p.bytes().len() <= PACKED_INLINE_MAX => {
+                Some((kind::SET_PACKED, p.bytes()))
+            }
             _ => None,
         }
     }

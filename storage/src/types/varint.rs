@@ -25,8 +25,18 @@ pub fn write(out: &mut Vec<u8>, mut n: usize) {
 /// Reads a varint at `pos`: (value, bytes used). The packed buffers are only written by
 /// cachegate, so a malformed varint is a bug; it reads as 0 (using at least one byte) so
 /// that readers stay in bounds and make progress.
-#[inline]
+#[inline(always)]
 pub fn read(buf: &[u8], pos: usize) -> (usize, usize) {
+    // Lengths under 128 (nearly every element) are one byte; longer ones take the loop.
+    match buf.get(pos) {
+        Some(&b) if b < 0x80 => (usize::from(b), 1),
+        _ => read_long(buf, pos),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn read_long(buf: &[u8], pos: usize) -> (usize, usize) {
     let mut v = 0usize;
     let mut shift = 0;
     let mut i = pos;

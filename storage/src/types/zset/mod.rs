@@ -24,7 +24,7 @@ pub mod packed;
 pub mod score;
 pub mod tree;
 
-use super::{Collection, Thresholds};
+use super::{Collection, Thresholds, PACKED_INLINE_MAX};
 use crate::keyspace::entry::{kind, Kind, ValueType};
 pub use packed::{ZPacked, ZPackedRef};
 pub use tree::ZTree;
@@ -338,8 +338,10 @@ impl Kind for ZSet {
 
     fn as_inline(&self) -> Option<(u8, &[u8])> {
         match self {
-            ZSet::Packed(p) => Some((kind::ZSET_PACKED, p.bytes())),
-            ZSet::Tree(_) => None,
+            ZSet::Packed(p) if p.bytes().len() <= PACKED_INLINE_MAX => {
+                Some((kind::ZSET_PACKED, p.bytes()))
+            }
+            _ => None,
         }
     }
 }

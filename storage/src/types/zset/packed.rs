@@ -286,6 +286,7 @@ impl ZPacked {
             encode_pair(&mut new, m, s, next_base);
             stop = after;
         }
+        super::super::listpack::grow(&mut self.buf, new.len().saturating_sub(stop - pos));
         self.buf.splice(pos..stop, new);
     }
 
