@@ -119,7 +119,7 @@ async fn run<S: Socket>(stream: &mut S, ctx: &McCtx) {
     loop {
         let holding = input.capacity() > 0 || out.capacity() > 0;
         let read = tokio::select! {
-            r = read_some(&*stream, &mut input, BUF_SIZE) => r,
+            r = read_some(&mut *stream, &mut input, BUF_SIZE) => r,
             _ = shutdown.changed() => return,
             _ = tokio::time::sleep(RELEASE_AFTER), if holding => {
                 if input.is_empty() {

@@ -243,7 +243,7 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
         let event = tokio::select! {
             biased;
             mail = mailbox.take() => Event::Mail(mail),
-            r = read_some(&stream, &mut st.input, READ_ROOM) => Event::Read(r),
+            r = read_some(&mut stream, &mut st.input, READ_ROOM) => Event::Read(r),
             _ = wait(&mut timer) => Event::Timer,
         };
         match event {
