@@ -6,15 +6,15 @@
 //! reply, a kill; pub/sub messages, tracking invalidations and MONITOR lines will come the
 //! same way.
 //!
-//! A mailbox is a small queue behind a mutex plus a [`Notify`]: an idle connection's costs
-//! about a hundred bytes, where a tokio channel preallocates a block of slots. It is
-//! bounded: past [`MAILBOX_LIMIT`] queued messages a post fails and the poster decides
-//! (a kill is always accepted).
+//! A mailbox is a small queue and the waiting task's waker behind one mutex: an idle
+//! connection's costs under a hundred bytes, where a tokio channel preallocates a block of
+//! slots, and the task polls it ([`Mailbox::poll_take`]) beside its socket without holding
+//! a `Notify` future. It is bounded: past [`MAILBOX_LIMIT`] queued messages a post fails
+//! and the poster decides (a kill is always accepted).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
 
 /// Messages a mailbox holds at most.
 pub const MAILBOX_LIMIT: usize = 1024;
@@ -36,8 +36,14 @@ pub enum Mail {
 /// A connection's mailbox; see the module doc.
 #[derive(Debug, Default)]
 pub struct Mailbox {
-    queue: Mutex<VecDeque<Mail>>,
-    notify: Notify,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    queue: VecDeque<Mail>,
+    /// The task that last found the mailbox empty.
+    waker: Option<Waker>,
 }
 
 impl Mailbox {
@@ -46,37 +52,55 @@ impl Mailbox {
         Mailbox::default()
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Posts `mail`. Returns false if the mailbox is full (a kill is never refused).
     pub fn post(&self, mail: Mail) -> bool {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if q.len() >= MAILBOX_LIMIT && mail != Mail::Kill {
+        let mut inner = self.lock();
+        if inner.queue.len() >= MAILBOX_LIMIT && mail != Mail::Kill {
             return false;
         }
-        q.push_back(mail);
-        drop(q);
-        self.notify.notify_one();
+        inner.queue.push_back(mail);
+        let waker = inner.waker.take();
+        drop(inner);
+        if let Some(w) = waker {
+            w.wake();
+        }
         true
     }
 
     /// Takes the next message, if any, without waiting.
     pub fn try_take(&self) -> Option<Mail> {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let m = q.pop_front();
-        if q.is_empty() && q.capacity() > 8 {
+        Self::pop(&mut self.lock())
+    }
+
+    fn pop(inner: &mut Inner) -> Option<Mail> {
+        let m = inner.queue.pop_front();
+        if inner.queue.is_empty() && inner.queue.capacity() > 8 {
             // Give back what a burst of messages grew.
-            q.shrink_to_fit();
+            inner.queue.shrink_to_fit();
         }
         m
     }
 
+    /// Takes the next message, or registers the task to be woken by the next post.
+    pub fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Mail> {
+        let mut inner = self.lock();
+        if let Some(m) = Self::pop(&mut inner) {
+            return Poll::Ready(m);
+        }
+        match &inner.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => inner.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
     /// Waits for the next message.
     pub async fn take(&self) -> Mail {
-        loop {
-            if let Some(m) = self.try_take() {
-                return m;
-            }
-            self.notify.notified().await;
-        }
+        std::future::poll_fn(|cx| self.poll_take(cx)).await
     }
 }
 

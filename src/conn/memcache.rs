@@ -6,23 +6,34 @@
 //! `max_connections` (refused with `ERROR Too many open connections`), item size and line
 //! lengths (enforced by the parser), and the connection is closed where memcached closes it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use cachegate_protocols::memcache::ParserConfig;
 use cachegate_storage::mc::McStore;
 use tokio::io::AsyncWriteExt;
+use tokio::time::Sleep;
 
 use super::resp::RELEASE_AFTER;
-use super::socket::{read_some, Read, Socket};
+use super::socket::{poll_read_some, Read, Socket};
 use tokio::sync::watch;
 
 use crate::frontend::memcache::{McServerInfo, McSession, OUTPUT_SOFT_LIMIT};
 
 /// Room made in the input buffer before a read.
 const BUF_SIZE: usize = 16 * 1024;
+
+/// What a waiting connection woke up for.
+enum Wake {
+    Stop,
+    Read(Read),
+    Release,
+}
 
 /// Counters of the memcached side (`stats`).
 #[derive(Debug, Default)]
@@ -115,23 +126,55 @@ async fn run<S: Socket>(stream: &mut S, ctx: &McCtx) {
     let mut input = BytesMut::new();
     let mut out: Vec<u8> = Vec::new();
     let mut shutdown = ctx.shutdown.subscribe();
+    let mut stop = std::pin::pin!(shutdown.changed());
+    // Armed while the connection holds buffers; when it fires after a quiet period the
+    // buffers go back. Re-armed (not reset per request) when there were reads since.
+    let mut release: Option<Pin<Box<Sleep>>> = None;
+    let mut reads: u64 = 0;
+    let mut reads_at_arm: u64 = 0;
     let info = || ctx.info();
     loop {
         let holding = input.capacity() > 0 || out.capacity() > 0;
-        let read = tokio::select! {
-            r = read_some(&mut *stream, &mut input, BUF_SIZE) => r,
-            _ = shutdown.changed() => return,
-            _ = tokio::time::sleep(RELEASE_AFTER), if holding => {
-                if input.is_empty() {
-                    input = BytesMut::new();
+        if !holding {
+            release = None;
+        } else if release.is_none() {
+            release = Some(Box::pin(tokio::time::sleep(RELEASE_AFTER)));
+            reads_at_arm = reads;
+        }
+        // One poll_fn over the shutdown, the socket and the timer keeps the wait an idle
+        // connection spends its life in to a few references (see `conn::socket`).
+        let event = std::future::poll_fn(|cx| {
+            if stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Stop);
+            }
+            if let Poll::Ready(r) = poll_read_some(&mut *stream, &mut input, BUF_SIZE, cx) {
+                return Poll::Ready(Wake::Read(r));
+            }
+            if let Some(t) = release.as_mut() {
+                if t.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Release);
                 }
-                out = Vec::new();
+            }
+            Poll::Pending
+        })
+        .await;
+        let read = match event {
+            Wake::Stop => return,
+            Wake::Release => {
+                if reads == reads_at_arm {
+                    if input.is_empty() {
+                        input = BytesMut::new();
+                    }
+                    out = Vec::new();
+                }
+                release = None;
                 continue;
             }
+            Wake::Read(r) => r,
         };
+        reads += 1;
         match read {
             Read::Closed => return,
-            Read::Nothing => continue,
             Read::Data(n) => {
                 ctx.counters
                     .bytes_read

@@ -27,9 +27,11 @@
 //! client's query buffer. A timer exists only while a blocked command has a deadline or a
 //! pause holds the connection.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -39,7 +41,7 @@ use cachegate_storage::blocking::UnblockReason;
 use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
 
-use super::socket::{read_some, Read, Socket};
+use super::socket::{poll_read_some, Read, Socket};
 use crate::engine::Shared;
 use crate::frontend::resp::{execute_batch, BatchIo, Close, RespConn, OUTPUT_SOFT_LIMIT};
 use crate::mailbox::{Mail, Mailbox};
@@ -238,14 +240,25 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
             },
             None => timer = None,
         }
-        // Biased: a kill or a reply posted before more input arrived is handled first, as
-        // redis-server frees a killed client before reading from it again.
-        let event = tokio::select! {
-            biased;
-            mail = mailbox.take() => Event::Mail(mail),
-            r = read_some(&mut stream, &mut st.input, READ_ROOM) => Event::Read(r),
-            _ = wait(&mut timer) => Event::Timer,
-        };
+        // Mail first: a kill or a reply posted before more input arrived is handled first,
+        // as redis-server frees a killed client before reading from it again. One poll_fn
+        // over all three keeps this wait (where an idle connection spends its life) to a
+        // few references in the task's future.
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(mail) = mailbox.poll_take(cx) {
+                return Poll::Ready(Event::Mail(mail));
+            }
+            if let Poll::Ready(r) = poll_read_some(&mut stream, &mut st.input, READ_ROOM, cx) {
+                return Poll::Ready(Event::Read(r));
+            }
+            if let Some(t) = timer.as_mut() {
+                if t.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::Timer);
+                }
+            }
+            Poll::Pending
+        })
+        .await;
         match event {
             Event::Mail(Mail::Kill) | Event::Read(Read::Closed) => break 'serve,
             Event::Mail(Mail::Reply(bytes)) => {
@@ -271,7 +284,6 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
                     }
                 }
             }
-            Event::Read(Read::Nothing) => {}
             Event::Timer if paused.is_some() => paused = None,
             Event::Timer => {
                 let reply = crate::exec!(ctx.executor, move |s: &mut Shared| {
@@ -303,14 +315,6 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
 fn instant_at(ms: i64) -> Instant {
     let now_ms = cachegate_storage::clock::Clock::now_ms(&cachegate_storage::clock::SystemClock);
     Instant::now() + Duration::from_millis(ms.saturating_sub(now_ms).max(0) as u64)
-}
-
-/// Resolves when the armed timer fires; never when there is none.
-async fn wait(timer: &mut Option<Pin<Box<Sleep>>>) {
-    match timer {
-        Some(t) => t.as_mut().await,
-        None => std::future::pending().await,
-    }
 }
 
 /// What a waiting connection woke up for.
