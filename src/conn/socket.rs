@@ -91,11 +91,6 @@ pub fn poll_read_some<S: Socket>(
     }
 }
 
-/// Waits for what [`poll_read_some`] reads.
-pub async fn read_some<S: Socket>(sock: &mut S, buf: &mut BytesMut, min_room: usize) -> Read {
-    std::future::poll_fn(|cx| poll_read_some(sock, buf, min_room, cx)).await
-}
-
 /// A failed read: interrupted (try again) or the connection is gone.
 fn failed(e: &io::Error, cx: &mut Context<'_>) -> Poll<Read> {
     match e.kind() {
@@ -111,6 +106,11 @@ fn failed(e: &io::Error, cx: &mut Context<'_>) -> Poll<Read> {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+
+    /// Waits for what [`poll_read_some`] reads.
+    async fn read_some<S: Socket>(sock: &mut S, buf: &mut BytesMut, min_room: usize) -> Read {
+        std::future::poll_fn(|cx| poll_read_some(sock, buf, min_room, cx)).await
+    }
 
     #[tokio::test]
     async fn an_empty_buffer_is_allocated_only_when_bytes_arrive() {
