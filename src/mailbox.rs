@@ -78,9 +78,10 @@ impl Mailbox {
 
     fn pop(inner: &mut Inner) -> Option<Mail> {
         let m = inner.queue.pop_front();
-        if inner.queue.is_empty() && inner.queue.capacity() > 8 {
-            // Give back what a burst of messages grew.
-            inner.queue.shrink_to_fit();
+        if m.is_some() && inner.queue.is_empty() {
+            // Mail is rare (a release, a kill, a blocked reply): an emptied mailbox gives
+            // its queue back rather than keep it on every idle connection.
+            inner.queue = VecDeque::new();
         }
         m
     }

@@ -16,7 +16,6 @@ use cachegate_config::redis_params::PORT_APPLY_ERROR;
 use cachegate_config::Config;
 use cachegate_storage::clock::SystemClock;
 use cachegate_storage::Store;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -24,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 use cachegate_protocols::memcache::ParserConfig;
 use cachegate_storage::mc::{McConfig, McStore};
 
-use crate::clients::{ClientInfo, Peer};
+use crate::clients::Peer;
 use crate::conn::memcache::{McCounters, McCtx};
+use crate::conn::resp::Accepted;
 use crate::engine::{Counters, Executor, Shared, Tunables};
 use crate::listener::{bind_all, bind_unix, tune};
 use crate::{conn, telemetry};
@@ -403,12 +403,12 @@ async fn accept_resp_tcp(l: TcpListener, ctx: Arc<ServerCtx>, token: Cancellatio
             return;
         };
         let fd = raw_fd(&stream);
-        tokio::spawn(start_resp(
+        let accepted = Accepted {
             stream,
-            Peer::Tcp { peer, local },
+            peer: Peer::Tcp { peer, local },
             fd,
-            ctx.clone(),
-        ));
+        };
+        tokio::spawn(conn::resp::serve(Box::new(accepted), ctx.clone()));
     })
     .await;
 }
@@ -417,12 +417,12 @@ async fn accept_resp_unix(l: UnixListener, ctx: Arc<ServerCtx>, path: String) {
     let stop = ctx.shutdown.subscribe();
     accept_loop(l, stop, CancellationToken::new(), |(stream, _)| {
         let fd = raw_fd(&stream);
-        tokio::spawn(start_resp(
+        let accepted = Accepted {
             stream,
-            Peer::Unix(path.clone()),
+            peer: Peer::Unix(path.clone()),
             fd,
-            ctx.clone(),
-        ));
+        };
+        tokio::spawn(conn::resp::serve(Box::new(accepted), ctx.clone()));
     })
     .await;
 }
@@ -442,39 +442,6 @@ async fn accept_mc_unix(l: UnixListener, mc: Arc<McCtx>) {
         tokio::spawn(conn::memcache::serve(stream, mc.clone()));
     })
     .await;
-}
-
-/// Admits a Redis connection (or refuses it over `maxclients`) and serves it.
-async fn start_resp<S: conn::socket::Socket>(
-    mut stream: S,
-    peer: Peer,
-    fd: i64,
-    ctx: Arc<ServerCtx>,
-) {
-    let max = ctx.tunables.maxclients.load(Ordering::Relaxed) as usize;
-    if ctx.resp_connections.fetch_add(1, Ordering::Relaxed) >= max {
-        ctx.resp_connections.fetch_sub(1, Ordering::Relaxed);
-        let _ = stream
-            .write_all(b"-ERR max number of clients reached\r\n")
-            .await;
-        let _ = stream.shutdown().await;
-        crate::exec!(ctx.executor, |s: &mut Shared| s
-            .counters
-            .rejected_connections +=
-            1);
-        return;
-    }
-    let mailbox = Arc::new(crate::mailbox::Mailbox::new());
-    let registered = mailbox.clone();
-    let id = crate::exec!(ctx.executor, move |s: &mut Shared| {
-        s.counters.connections_received += 1;
-        let id = s.clients.next_id();
-        let now = s.store.clock_us() / 1_000_000;
-        s.clients
-            .add(ClientInfo::new(id, peer, fd, now, registered));
-        id
-    });
-    conn::resp::serve(stream, ctx, id, mailbox).await;
 }
 
 /// The periodic sweep over Redis clients (redis-server's `clientsCron`): a client quiet for

@@ -19,11 +19,12 @@ use cachegate_storage::mc::McStore;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Sleep;
 
+use super::pool;
 use super::resp::RELEASE_AFTER;
 use super::socket::{poll_read_some, Read, Socket};
 use tokio::sync::watch;
 
-use crate::frontend::memcache::{McServerInfo, McSession, OUTPUT_SOFT_LIMIT};
+use crate::frontend::memcache::{McServerInfo, McSession};
 
 /// Room made in the input buffer before a read.
 const BUF_SIZE: usize = 16 * 1024;
@@ -134,6 +135,8 @@ async fn run<S: Socket>(stream: &mut S, ctx: &McCtx) {
     let mut reads_at_arm: u64 = 0;
     let info = || ctx.info();
     loop {
+        // Waiting holds no input buffer unless it has part of a request in it.
+        pool::give_input(&mut input);
         let holding = input.capacity() > 0 || out.capacity() > 0;
         if !holding {
             release = None;
@@ -182,6 +185,9 @@ async fn run<S: Socket>(stream: &mut S, ctx: &McCtx) {
             }
         }
         loop {
+            if out.capacity() == 0 {
+                out = pool::take_output();
+            }
             let done = session.process(&input, &ctx.store, &info, &mut out);
             input.advance(done.consumed);
             if !out.is_empty() {
@@ -191,11 +197,8 @@ async fn run<S: Socket>(stream: &mut S, ctx: &McCtx) {
                 ctx.counters
                     .bytes_written
                     .fetch_add(out.len() as u64, Ordering::Relaxed);
-                if out.len() > 4 * OUTPUT_SOFT_LIMIT {
-                    out = Vec::new();
-                } else {
-                    out.clear();
-                }
+                // Back to the thread's cache (which frees a huge one rather than keep it).
+                pool::give_output(std::mem::take(&mut out));
             }
             if done.close {
                 return;

@@ -41,9 +41,11 @@ use cachegate_storage::blocking::UnblockReason;
 use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
 
+use super::pool;
 use super::socket::{poll_read_some, Read, Socket};
+use crate::clients::{ClientInfo, Peer};
 use crate::engine::Shared;
-use crate::frontend::resp::{execute_batch, BatchIo, Close, RespConn, OUTPUT_SOFT_LIMIT};
+use crate::frontend::resp::{execute_batch, BatchIo, Close, RespConn};
 use crate::mailbox::{Mail, Mailbox};
 use crate::server::ServerCtx;
 
@@ -175,9 +177,26 @@ impl State {
     }
 }
 
-/// Serves one connection until it closes. `id` is its registered CLIENT ID and `mailbox`
-/// the one registered with it.
-pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailbox: Arc<Mailbox>) {
+/// A connection accepted and not yet admitted: what [`serve`] registers. The acceptor boxes
+/// it, so the task's future carries one pointer for it rather than the two addresses for
+/// the connection's whole life.
+pub struct Accepted<S> {
+    /// The socket.
+    pub stream: S,
+    /// Where it connected from and to.
+    pub peer: Peer,
+    /// Its file descriptor (`fd=` in CLIENT LIST).
+    pub fd: i64,
+}
+
+/// Admits a connection (or refuses it over `maxclients`, as redis-server does), registers
+/// it with a mailbox, and serves it until it closes.
+pub async fn serve<S: Socket>(accepted: Box<Accepted<S>>, ctx: Arc<ServerCtx>) {
+    // Boxed: admission's state is needed once, and would otherwise widen the future every
+    // idle connection keeps.
+    let Some((mut stream, id, mailbox)) = Box::pin(admit(accepted, &ctx)).await else {
+        return;
+    };
     let mut st = State::new(id);
     // Set while a blocking command waits: its deadline, if it has one.
     let mut blocked: Option<Option<Instant>> = None;
@@ -198,6 +217,9 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
                 }
             };
             if let Some(work) = work {
+                if st.out.capacity() == 0 {
+                    st.out.set_storage(pool::take_output());
+                }
                 let (back, shutdown) = crate::exec!(ctx.executor, move |s: &mut Shared| {
                     let mut st = st;
                     st.run(s, work);
@@ -211,12 +233,9 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
                     }
                     st.io.writes += 1;
                 }
-                if st.out.capacity() > 4 * OUTPUT_SOFT_LIMIT {
-                    // Do not keep a huge reply buffer around after a big reply.
-                    st.out.release();
-                } else {
-                    st.out.clear();
-                }
+                // The replies are out: the buffer goes back to the thread's cache (which
+                // frees a huge one rather than keep it).
+                pool::give_output(st.out.take_storage());
                 if shutdown {
                     let _ = ctx.shutdown.send(true);
                 }
@@ -232,7 +251,9 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
                 continue 'serve;
             }
         }
-        // Nothing to run: wait for the socket or the mailbox (and the timer, if armed).
+        // Nothing to run: wait for the socket or the mailbox (and the timer, if armed),
+        // holding no input buffer unless it has part of a request in it.
+        pool::give_input(&mut st.input);
         match blocked.flatten().or(paused) {
             Some(at) => match timer.as_mut() {
                 Some(t) => t.as_mut().reset(at),
@@ -309,6 +330,43 @@ pub async fn serve<S: Socket>(mut stream: S, ctx: Arc<ServerCtx>, id: u64, mailb
         s.clients.remove(id);
     });
     ctx.resp_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Counts the connection against `maxclients` and registers it; `None` (after answering
+/// redis-server's error and closing) when the server is full.
+async fn admit<S: Socket>(
+    accepted: Box<Accepted<S>>,
+    ctx: &ServerCtx,
+) -> Option<(S, u64, Arc<Mailbox>)> {
+    let Accepted {
+        mut stream,
+        peer,
+        fd,
+    } = *accepted;
+    let max = ctx.tunables.maxclients.load(Ordering::Relaxed) as usize;
+    if ctx.resp_connections.fetch_add(1, Ordering::Relaxed) >= max {
+        ctx.resp_connections.fetch_sub(1, Ordering::Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        let _ = stream.shutdown().await;
+        crate::exec!(ctx.executor, |s: &mut Shared| s
+            .counters
+            .rejected_connections +=
+            1);
+        return None;
+    }
+    let mailbox = Arc::new(Mailbox::new());
+    let registered = mailbox.clone();
+    let id = crate::exec!(ctx.executor, move |s: &mut Shared| {
+        s.counters.connections_received += 1;
+        let id = s.clients.next_id();
+        let now = s.store.clock_us() / 1_000_000;
+        s.clients
+            .add(ClientInfo::new(id, peer, fd, now, registered));
+        id
+    });
+    Some((stream, id, mailbox))
 }
 
 /// The instant of Unix time `ms` (the server's store runs on the system clock).

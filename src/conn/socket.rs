@@ -5,12 +5,11 @@
 //! A read is polled, not awaited: the connection task polls its socket, its mailbox and
 //! its timer from one `poll_fn`, so what it keeps while it waits is a few references —
 //! tokio's `readable()` and `Notify::notified()` futures are over two hundred bytes
-//! together, and every idle connection would carry them. An empty buffer is only given an
-//! allocation once bytes have really arrived (the first bytes land in a stack array):
+//! together, and every idle connection would carry them. An empty buffer is lent one from
+//! the thread's cache (`conn::pool`) only for the read, and keeps it only if bytes came:
 //! readiness can be reported when there is nothing to read (a socket's first registration
-//! does), and an idle connection must not pay a 16 KiB buffer for it. After the bytes are
-//! handled and the connection goes quiet the buffer is given back, as Redis does with its
-//! query buffer.
+//! does), and an idle connection must not pay a 16 KiB buffer for it. Once the bytes are
+//! handled the connection gives the buffer back.
 //!
 //! Reading through `poll_read` matters for speed too: tokio takes a short read as proof
 //! the socket is drained and clears its readiness, so the next poll waits for the kernel's
@@ -22,9 +21,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_util::io::poll_read_buf;
+
+use super::pool;
 
 /// A stream a connection task reads by polling and writes asynchronously.
 pub trait Socket: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -42,9 +43,6 @@ pub enum Read {
     Closed,
 }
 
-/// Bytes an empty buffer's first read takes on the stack before the buffer is allocated.
-const PROBE: usize = 1024;
-
 /// Reads what `sock` has into `buf`, first giving it room for at least `min_room` bytes;
 /// `Pending` (with the task's waker registered) while there is nothing to read.
 pub fn poll_read_some<S: Socket>(
@@ -53,32 +51,25 @@ pub fn poll_read_some<S: Socket>(
     min_room: usize,
     cx: &mut Context<'_>,
 ) -> Poll<Read> {
-    if buf.capacity() == 0 {
-        let mut first = [0u8; PROBE];
-        let mut probe = ReadBuf::new(&mut first);
-        match Pin::new(&mut *sock).poll_read(cx, &mut probe) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Err(e)) => return failed(&e, cx),
-            Poll::Ready(Ok(())) => {}
-        }
-        let n = probe.filled().len();
-        if n == 0 {
-            return Poll::Ready(Read::Closed);
-        }
-        buf.reserve(min_room.max(n));
-        buf.extend_from_slice(probe.filled());
-        // A full probe means more may be waiting: take it now, so a read here gets what
-        // one read into a real buffer would have (the reference servers' replies depend
-        // on what one read brings). What it finds or fails with, the next read sees again.
-        let more = if n == PROBE {
-            match poll_read_buf(Pin::new(sock), cx, buf) {
-                Poll::Ready(Ok(m)) => m,
-                _ => 0,
+    // An empty buffer without the full room reads into one from the thread's cache, which
+    // goes back at once if nothing came: making room here would allocate it for every
+    // connection that merely waits.
+    if buf.is_empty() && buf.capacity() < min_room {
+        let mut fresh = pool::take_input(min_room);
+        return match poll_read_buf(Pin::new(sock), cx, &mut fresh) {
+            Poll::Ready(Ok(n)) if n > 0 => {
+                *buf = fresh;
+                Poll::Ready(Read::Data(n))
             }
-        } else {
-            0
+            other => {
+                pool::give_input(&mut fresh);
+                match other {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(e)) => failed(&e, cx),
+                    Poll::Ready(Ok(_)) => Poll::Ready(Read::Closed),
+                }
+            }
         };
-        return Poll::Ready(Read::Data(n + more));
     }
     if buf.capacity() - buf.len() < min_room {
         buf.reserve(min_room);
@@ -113,7 +104,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_empty_buffer_is_allocated_only_when_bytes_arrive() {
+    async fn an_empty_buffer_gets_one_only_when_bytes_arrive() {
         let (mut a, mut b) = UnixStream::pair().expect("socket pair");
         let mut buf = BytesMut::new();
         let waited = tokio::time::timeout(
@@ -122,7 +113,7 @@ mod tests {
         )
         .await;
         assert!(waited.is_err(), "nothing was sent, so the read waits");
-        assert_eq!(buf.capacity(), 0);
+        assert_eq!(buf.capacity(), 0, "waiting holds no buffer");
         b.write_all(b"PING\r\n").await.expect("write");
         assert_eq!(read_some(&mut a, &mut buf, 4096).await, Read::Data(6));
         assert_eq!(&buf[..], b"PING\r\n");
@@ -130,16 +121,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_probe_takes_the_rest_in_the_same_read() {
+    async fn a_partial_request_is_kept_and_read_onto() {
         let (mut a, mut b) = UnixStream::pair().expect("socket pair");
-        let sent = vec![b'x'; 3 * PROBE];
-        b.write_all(&sent).await.expect("write");
+        b.write_all(b"*1\r\n$4\r\nPI").await.expect("write");
         let mut buf = BytesMut::new();
-        assert_eq!(
-            read_some(&mut a, &mut buf, 16 * 1024).await,
-            Read::Data(sent.len())
-        );
-        assert_eq!(&buf[..], &sent[..]);
+        assert_eq!(read_some(&mut a, &mut buf, 64).await, Read::Data(10));
+        b.write_all(b"NG\r\n").await.expect("write");
+        assert_eq!(read_some(&mut a, &mut buf, 64).await, Read::Data(4));
+        assert_eq!(&buf[..], b"*1\r\n$4\r\nPING\r\n");
     }
 
     #[tokio::test]

@@ -70,6 +70,20 @@ impl ReplyBuf {
         self.buf = Vec::new();
     }
 
+    /// Takes the storage out, emptied, so it can serve another buffer; this one is left
+    /// unallocated.
+    pub fn take_storage(&mut self) -> Vec<u8> {
+        let mut v = std::mem::take(&mut self.buf);
+        v.clear();
+        v
+    }
+
+    /// Renders into `storage` from now on (what it held is discarded).
+    pub fn set_storage(&mut self, mut storage: Vec<u8>) {
+        storage.clear();
+        self.buf = storage;
+    }
+
     /// The protocol replies are rendered for.
     pub fn version(&self) -> ProtocolVersion {
         self.version
